@@ -1,0 +1,7 @@
+import type { AdapterRegistry } from '../core/channels/contract.js';
+import { apiAdapter } from './api/api.adapter.js';
+
+/** Every channel type's adapter; a type in the union without an entry here fails to compile. */
+export const adapters: AdapterRegistry = {
+  api: { ...apiAdapter, type: 'api' },
+};

@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql, type SQL } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface Database {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Runs raw SQL and returns its rows, whichever driver is underneath. */
+  query<T extends Record<string, unknown>>(statement: SQL): Promise<T[]>;
+  ping(): Promise<void>;
+  /**
+   * Applies the migrations in `migrations/`. On PostgreSQL an advisory lock serializes concurrent
+   * starters (several hub processes booting at once), so each migration runs exactly once.
+   */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+export interface DatabaseOptions {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  /** Connection pool size for PostgreSQL; the embedded database has one connection. */
+  poolSize?: number;
+}
+
+/** Opens PostgreSQL when a URL is given, else the embedded PGlite database under `dataDir`. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.databaseUrl) {
+    const client = postgres(options.databaseUrl, {
+      max: options.poolSize ?? 20,
+      onnotice: () => {},
+      connection: { application_name: 'hub' },
+    });
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const db = drizzle(client, { schema }) as unknown as Db;
+    const url = options.databaseUrl;
+    return wrap(db, 'postgres', {
+      rowsOf: (r) => r as Record<string, unknown>[],
+      migrate: () => migratePostgres(url),
+      close: () => client.end({ timeout: 5 }),
+    });
+  }
+  const dir = path.resolve(options.dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  const client = await PGlite.create(dir);
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return wrap(db, 'pglite', {
+    rowsOf: (r) => (r as { rows: Record<string, unknown>[] }).rows,
+    migrate: async () => {
+      const { migrate: run } = await import('drizzle-orm/pglite/migrator');
+      await run(db as never, { migrationsFolder });
+    },
+    close: () => client.close(),
+  });
+}
+
+interface DriverParts {
+  rowsOf: (result: unknown) => Record<string, unknown>[];
+  migrate: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+function wrap(db: Db, kind: Database['kind'], { rowsOf, migrate, close }: DriverParts): Database {
+  return {
+    db,
+    kind,
+    migrate,
+    query: async <T extends Record<string, unknown>>(statement: SQL) => rowsOf(await db.execute(statement)) as T[],
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close,
+  };
+}
+
+async function migratePostgres(databaseUrl: string): Promise<void> {
+  const client = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
+    await client`select pg_advisory_lock(7240501)`;
+    await run(drizzle(client), { migrationsFolder });
+    await client`select pg_advisory_unlock(7240501)`;
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}

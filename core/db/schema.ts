@@ -1,0 +1,273 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const identityKinds = [
+  'phone',
+  'email',
+  'wechat_openid',
+  'wechat_unionid',
+  'app_user',
+  'web_visitor',
+  'external_id',
+] as const;
+export type IdentityKind = (typeof identityKinds)[number];
+
+export const userRoles = ['admin', 'supervisor', 'agent', 'marketer'] as const;
+export type UserRole = (typeof userRoles)[number];
+
+export const conversationStatuses = ['open', 'pending', 'resolved'] as const;
+export type ConversationStatus = (typeof conversationStatuses)[number];
+
+export const messageDirections = ['inbound', 'outbound'] as const;
+export const authorKinds = ['contact', 'agent', 'bot', 'system'] as const;
+export const contentKinds = [
+  'text',
+  'image',
+  'audio',
+  'video',
+  'file',
+  'location',
+  'link',
+  'event',
+  'template',
+] as const;
+export type ContentKind = (typeof contentKinds)[number];
+
+/**
+ * Message status. Inbound messages are `received`. Outbound ones move
+ * queued → sending → sent → delivered → read, or end `failed` (permanent provider error or
+ * retries exhausted) or `unknown` (the request may have left; never re-sent blindly).
+ */
+export const messageStatuses = [
+  'received',
+  'queued',
+  'sending',
+  'sent',
+  'delivered',
+  'read',
+  'failed',
+  'unknown',
+] as const;
+export type MessageStatus = (typeof messageStatuses)[number];
+
+export const inboundEventStatuses = ['pending', 'processed', 'dead'] as const;
+
+const inList = (column: string, values: readonly string[]) =>
+  sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash'),
+    role: text('role', { enum: userRoles }).notNull(),
+    disabled: boolean('disabled').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('users_email_key').on(t.email), check('users_role_check', inList('role', userRoles))],
+);
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    name: text('name').notNull(),
+    /** SHA-256 of the token: the token itself is shown once and never stored. */
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash)],
+);
+
+export const channels = pgTable(
+  'channels',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    type: text('type').notNull(),
+    name: text('name').notNull(),
+    /** Non-secret settings, returned by the API as they are. */
+    config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    /** Secret settings as one AES-256-GCM envelope; never returned by the API. */
+    secrets: text('secrets'),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('channels_type_idx').on(t.type)],
+);
+
+export const contacts = pgTable('contacts', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name'),
+  language: text('language'),
+  timezone: text('timezone'),
+  tier: text('tier'),
+  attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const contactIdentities = pgTable(
+  'contact_identities',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    kind: text('kind', { enum: identityKinds }).notNull(),
+    value: text('value').notNull(),
+    /**
+     * Where the value is unique: '' for global kinds (phone, email, …), the channel id for kinds
+     * that only mean something inside one channel (a WeChat openid belongs to one Official Account).
+     */
+    scope: text('scope').notNull().default(''),
+    verified: boolean('verified').notNull().default(false),
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('contact_identities_kind_scope_value_key').on(t.kind, t.scope, t.value),
+    index('contact_identities_contact_idx').on(t.contactId),
+    check('contact_identities_kind_check', inList('kind', identityKinds)),
+  ],
+);
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    status: text('status', { enum: conversationStatuses }).notNull().default('open'),
+    /** 0 low, 1 normal, 2 high, 3 urgent. */
+    priority: smallint('priority').notNull().default(1),
+    assigneeId: uuid('assignee_id').references(() => users.id),
+    teamId: uuid('team_id'),
+    lastChannelId: uuid('last_channel_id').references(() => channels.id),
+    lastMessageAt: timestamp('last_message_at', { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('conversations_contact_idx').on(t.contactId, t.lastMessageAt),
+    index('conversations_status_idx').on(t.status, t.lastMessageAt),
+    index('conversations_assignee_idx').on(t.assigneeId),
+    check('conversations_status_check', inList('status', conversationStatuses)),
+    check('conversations_priority_check', sql`priority between 0 and 3`),
+  ],
+);
+
+export const inboundEvents = pgTable(
+  'inbound_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    /** The provider's id for the event (API messageId, WeChat MsgId, Twilio MessageSid, …). */
+    dedupeKey: text('dedupe_key').notNull(),
+    payload: jsonb('payload').notNull(),
+    status: text('status', { enum: inboundEventStatuses }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('inbound_events_channel_dedupe_key').on(t.channelId, t.dedupeKey),
+    // The sweeper's scan: only unprocessed rows are indexed, so the index stays small.
+    index('inbound_events_pending_idx').on(t.receivedAt).where(sql`status = 'pending'`),
+    check('inbound_events_status_check', inList('status', inboundEventStatuses)),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    /** The identity the message came from (inbound) or goes to (outbound). */
+    identityId: uuid('identity_id').references(() => contactIdentities.id),
+    direction: text('direction', { enum: messageDirections }).notNull(),
+    authorKind: text('author_kind', { enum: authorKinds }).notNull(),
+    authorId: uuid('author_id').references(() => users.id),
+    contentKind: text('content_kind', { enum: contentKinds }).notNull(),
+    text: text('text'),
+    /** The channel-neutral content (attachments, location, link, event) beyond the text. */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    providerMessageId: text('provider_message_id'),
+    inboundEventId: uuid('inbound_event_id').references(() => inboundEvents.id),
+    status: text('status', { enum: messageStatuses }).notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    idempotencyKey: text('idempotency_key'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    /** Insertion order, so messages created in the same microsecond still list in order. */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
+  },
+  (t) => [
+    index('messages_conversation_idx').on(t.conversationId, t.seq),
+    index('messages_contact_idx').on(t.contactId, t.seq),
+    uniqueIndex('messages_inbound_event_key').on(t.inboundEventId),
+    uniqueIndex('messages_idempotency_key').on(t.idempotencyKey),
+    index('messages_provider_id_idx').on(t.channelId, t.providerMessageId),
+    index('messages_outbound_pending_idx')
+      .on(t.status, t.updatedAt)
+      .where(sql`status in ('queued', 'sending')`),
+    check('messages_status_check', inList('status', messageStatuses)),
+    check('messages_direction_check', inList('direction', messageDirections)),
+    check('messages_content_kind_check', inList('content_kind', contentKinds)),
+  ],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    actorUserId: uuid('actor_user_id').references(() => users.id),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_log_target_idx').on(t.targetType, t.targetId, t.createdAt)],
+);

@@ -1,0 +1,20 @@
+/**
+ * What happened in the domain, published after the transaction that made it true has committed.
+ * Routing, SLA timers and the realtime fan-out consume these.
+ */
+export type DomainEvent =
+  | { type: 'contact.created'; contactId: string }
+  | { type: 'conversation.opened'; conversationId: string; contactId: string; channelId: string }
+  | {
+      type: 'message.created';
+      messageId: string;
+      conversationId: string;
+      contactId: string;
+      channelId: string;
+      direction: 'inbound' | 'outbound';
+    }
+  | { type: 'message.status'; messageId: string; conversationId: string; status: string };
+
+export interface DomainEventPublisher {
+  publish(events: DomainEvent[]): Promise<void>;
+}

@@ -1,0 +1,57 @@
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { AcceptedEvent } from '../channels/contract.js';
+import type { Db } from '../db/client.js';
+import { inboundEvents } from '../db/schema.js';
+
+export interface RecordedEvent {
+  id: string;
+  /** A redelivery of an event already stored: answer the provider the same way, do nothing else. */
+  duplicate: boolean;
+}
+
+/**
+ * Stores provider events durably, one row per dedupe key. Runs as one statement per event with
+ * ON CONFLICT, so concurrent redeliveries of one event race safely to a single row.
+ */
+export async function recordInboundEvents(db: Db, channelId: string, events: AcceptedEvent[]): Promise<RecordedEvent[]> {
+  const recorded: RecordedEvent[] = [];
+  for (const event of events) {
+    const [inserted] = await db
+      .insert(inboundEvents)
+      .values({ channelId, dedupeKey: event.dedupeKey, payload: event.payload as object })
+      .onConflictDoNothing()
+      .returning({ id: inboundEvents.id });
+    if (inserted) {
+      recorded.push({ id: inserted.id, duplicate: false });
+      continue;
+    }
+    const [existing] = await db
+      .select({ id: inboundEvents.id })
+      .from(inboundEvents)
+      .where(and(eq(inboundEvents.channelId, channelId), eq(inboundEvents.dedupeKey, event.dedupeKey)));
+    recorded.push({ id: existing!.id, duplicate: true });
+  }
+  return recorded;
+}
+
+/** Events committed but still unprocessed after the grace period: their queue job may be lost. */
+export async function findStaleInboundEvents(db: Db, graceMs: number, limit = 500): Promise<string[]> {
+  const rows = await db
+    .select({ id: inboundEvents.id })
+    .from(inboundEvents)
+    .where(and(eq(inboundEvents.status, 'pending'), lt(inboundEvents.receivedAt, sql`now() - make_interval(secs => ${graceMs / 1000})`)))
+    .orderBy(inboundEvents.receivedAt)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Puts dead-lettered events back in line, e.g. after fixing the cause an admin saw in `error`. */
+export async function requeueDeadInboundEvents(db: Db, ids: string[]): Promise<string[]> {
+  if (!ids.length) return [];
+  const rows = await db
+    .update(inboundEvents)
+    .set({ status: 'pending', attempts: 0, error: null })
+    .where(and(inArray(inboundEvents.id, ids), eq(inboundEvents.status, 'dead')))
+    .returning({ id: inboundEvents.id });
+  return rows.map((r) => r.id);
+}

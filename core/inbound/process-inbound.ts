@@ -1,0 +1,156 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { LoadedChannel } from '../channels/channel-service.js';
+import { PermanentEventError, type DeliveryStatus, type NormalizedEvent } from '../channels/contract.js';
+import { IdentityValueError } from '../contacts/identity.js';
+import { resolveSender } from '../contacts/resolve-contact.js';
+import { findOrOpenConversation } from '../conversations/open-conversation.js';
+import type { Db } from '../db/client.js';
+import { inboundEvents, messages, type MessageStatus } from '../db/schema.js';
+import type { DomainEvent } from '../events.js';
+
+export interface InboundDeps {
+  db: Db;
+  loadChannel(id: string): Promise<LoadedChannel | undefined>;
+  maxAttempts: number;
+}
+
+export type InboundOutcome =
+  | { result: 'skipped'; reason: string }
+  | { result: 'processed'; events: DomainEvent[] }
+  | { result: 'retry'; error: Error }
+  | { result: 'dead'; error: string };
+
+/**
+ * Processes one stored provider event: normalize, resolve the sender, find or open the
+ * conversation, append the message (or apply a delivery receipt), mark the event processed.
+ * Idempotent: an event already processed, or a second job for it, does nothing.
+ */
+export async function processInboundEvent(deps: InboundDeps, eventId: string): Promise<InboundOutcome> {
+  const [event] = await deps.db.select().from(inboundEvents).where(eq(inboundEvents.id, eventId));
+  if (!event) return { result: 'skipped', reason: 'no such event' };
+  if (event.status !== 'pending') return { result: 'skipped', reason: `event is ${event.status}` };
+
+  try {
+    const channel = await deps.loadChannel(event.channelId);
+    if (!channel) throw new PermanentEventError(`channel ${event.channelId} no longer exists`);
+    // Normalizing may call the provider (media downloads): never inside a transaction.
+    const normalized = await channel.adapter.normalize(event.payload, channel.context);
+    return await deps.db.transaction(async (tx) => {
+      const [locked] = await tx
+        .select({ status: inboundEvents.status })
+        .from(inboundEvents)
+        .where(eq(inboundEvents.id, eventId))
+        .for('update');
+      if (locked?.status !== 'pending') return { result: 'skipped', reason: 'processed concurrently' } as const;
+      const events = await applyNormalizedEvent(tx, normalized, event.channelId, eventId);
+      await tx
+        .update(inboundEvents)
+        .set({ status: 'processed', processedAt: sql`now()`, error: null })
+        .where(eq(inboundEvents.id, eventId));
+      return { result: 'processed', events } as const;
+    });
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const permanent = err instanceof PermanentEventError || err instanceof IdentityValueError;
+    return recordFailure(deps, eventId, err, permanent);
+  }
+}
+
+async function applyNormalizedEvent(
+  tx: Db,
+  normalized: NormalizedEvent,
+  channelId: string,
+  eventId: string,
+): Promise<DomainEvent[]> {
+  switch (normalized.type) {
+    case 'ignored':
+      return [];
+    case 'status':
+      return applyDeliveryStatus(tx, channelId, normalized);
+    case 'message': {
+      const sender = await resolveSender(tx, normalized.sender, channelId, `channel:${channelId}`);
+      const conversation = await findOrOpenConversation(tx, sender.contactId, channelId);
+      const [message] = await tx
+        .insert(messages)
+        .values({
+          conversationId: conversation.id,
+          contactId: sender.contactId,
+          channelId,
+          identityId: sender.identityId,
+          direction: 'inbound',
+          authorKind: 'contact',
+          contentKind: normalized.content.kind,
+          text: normalized.content.text ?? null,
+          payload: normalized.content.payload ?? {},
+          providerMessageId: normalized.providerMessageId ?? null,
+          inboundEventId: eventId,
+          status: 'received',
+        })
+        .returning({ id: messages.id });
+      const base = { conversationId: conversation.id, contactId: sender.contactId, channelId };
+      return [
+        ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
+        ...(conversation.opened ? [{ type: 'conversation.opened', ...base } as const] : []),
+        { type: 'message.created', messageId: message!.id, direction: 'inbound', ...base },
+      ];
+    }
+  }
+}
+
+/** Statuses a receipt may move a message from, so status only ever moves forward. */
+const earlierThan: Record<DeliveryStatus, MessageStatus[]> = {
+  sent: ['queued', 'sending', 'unknown'],
+  delivered: ['queued', 'sending', 'unknown', 'sent'],
+  read: ['queued', 'sending', 'unknown', 'sent', 'delivered'],
+  failed: ['queued', 'sending', 'unknown', 'sent'],
+};
+
+async function applyDeliveryStatus(
+  tx: Db,
+  channelId: string,
+  receipt: Extract<NormalizedEvent, { type: 'status' }>,
+): Promise<DomainEvent[]> {
+  const updated = await tx
+    .update(messages)
+    .set({
+      status: receipt.status,
+      errorCode: receipt.errorCode ?? null,
+      errorMessage: receipt.errorMessage ?? null,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(messages.channelId, channelId),
+        eq(messages.providerMessageId, receipt.providerMessageId),
+        eq(messages.direction, 'outbound'),
+        inArray(messages.status, earlierThan[receipt.status]),
+      ),
+    )
+    .returning({ id: messages.id, conversationId: messages.conversationId });
+  return updated.map((m) => ({
+    type: 'message.status',
+    messageId: m.id,
+    conversationId: m.conversationId,
+    status: receipt.status,
+  }));
+}
+
+async function recordFailure(
+  deps: InboundDeps,
+  eventId: string,
+  error: Error,
+  permanent: boolean,
+): Promise<InboundOutcome> {
+  const limit = permanent ? 1 : deps.maxAttempts;
+  const [row] = await deps.db
+    .update(inboundEvents)
+    .set({
+      attempts: sql`${inboundEvents.attempts} + 1`,
+      error: error.message.slice(0, 2000),
+      status: sql`case when ${inboundEvents.attempts} + 1 >= ${limit} then 'dead' else 'pending' end`,
+    })
+    .where(and(eq(inboundEvents.id, eventId), eq(inboundEvents.status, 'pending')))
+    .returning({ status: inboundEvents.status });
+  if (row?.status === 'dead') return { result: 'dead', error: error.message };
+  return { result: 'retry', error };
+}

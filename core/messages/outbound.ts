@@ -1,0 +1,261 @@
+import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { LoadedChannel } from '../channels/channel-service.js';
+import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
+import type { Db } from '../db/client.js';
+import { channels, contactIdentities, conversations, messages } from '../db/schema.js';
+import { badRequest, conflict, HubError, notFound } from '../errors.js';
+import { parseInput } from '../validation.js';
+
+export const replyInput = z.object({
+  text: z.string().trim().min(1, 'text must not be empty').max(20_000),
+  /** Send on this channel instead of the one the customer last wrote from. */
+  channelId: z.uuid().optional(),
+});
+
+type MessageRow = typeof messages.$inferSelect;
+
+export interface ReplyDeps {
+  db: Db;
+  adapters: AdapterRegistry;
+}
+
+/**
+ * Queues an agent's reply: the message row is the durable record of the intent to send, written
+ * before any job exists. With an idempotency key, a retried request returns the first message.
+ */
+export async function queueAgentReply(
+  deps: ReplyDeps,
+  params: { conversationId: string; authorId: string; idempotencyKey?: string | undefined; input: unknown },
+): Promise<{ message: MessageRow; created: boolean }> {
+  const input = parseInput(replyInput, params.input);
+  const idempotencyKey = params.idempotencyKey ? `reply:${params.authorId}:${params.idempotencyKey}` : null;
+  return deps.db.transaction(async (tx) => {
+    if (idempotencyKey) {
+      const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, idempotencyKey));
+      if (previous) {
+        if (previous.conversationId !== params.conversationId || previous.text !== input.text) {
+          throw conflict('this Idempotency-Key was already used for a different reply');
+        }
+        return { message: previous, created: false };
+      }
+    }
+    const [conversation] = await tx
+      .select()
+      .from(conversations)
+      .where(eq(conversations.id, params.conversationId))
+      .for('update');
+    if (!conversation) throw notFound('conversation', params.conversationId);
+    const channelId = input.channelId ?? conversation.lastChannelId;
+    if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
+    const [channel] = await tx.select().from(channels).where(eq(channels.id, channelId));
+    if (!channel) throw notFound('channel', channelId);
+    if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
+    const identityId = await pickRecipient(tx, deps.adapters, conversation.contactId, channel);
+
+    const [message] = await tx
+      .insert(messages)
+      .values({
+        conversationId: conversation.id,
+        contactId: conversation.contactId,
+        channelId,
+        identityId,
+        direction: 'outbound',
+        authorKind: 'agent',
+        authorId: params.authorId,
+        contentKind: 'text',
+        text: input.text,
+        status: 'queued',
+        idempotencyKey: idempotencyKey ?? `reply:${crypto.randomUUID()}`,
+      })
+      .returning();
+    await tx
+      .update(conversations)
+      .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
+      .where(eq(conversations.id, conversation.id));
+    return { message: message!, created: true };
+  });
+}
+
+/**
+ * The identity a message on this channel goes to: the one the customer last wrote from on it,
+ * else any identity of a kind the channel can reach (scoped kinds only within this channel).
+ */
+async function pickRecipient(
+  tx: Db,
+  adapters: AdapterRegistry,
+  contactId: string,
+  channel: typeof channels.$inferSelect,
+): Promise<string> {
+  const [lastUsed] = await tx
+    .select({ identityId: messages.identityId })
+    .from(messages)
+    .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
+    .where(
+      and(eq(messages.contactId, contactId), eq(messages.channelId, channel.id), eq(messages.direction, 'inbound'), eq(contactIdentities.contactId, contactId)),
+    )
+    .orderBy(desc(messages.seq))
+    .limit(1);
+  if (lastUsed?.identityId) return lastUsed.identityId;
+
+  const reachable = adapters[channel.type as ChannelType]?.reachableKinds ?? [];
+  const candidates = reachable.length
+    ? await tx
+        .select({ id: contactIdentities.id })
+        .from(contactIdentities)
+        .where(
+          and(
+            eq(contactIdentities.contactId, contactId),
+            inArray(contactIdentities.kind, [...reachable]),
+            or(eq(contactIdentities.scope, ''), eq(contactIdentities.scope, channel.id)),
+          ),
+        )
+        .orderBy(desc(contactIdentities.verified), desc(contactIdentities.createdAt))
+        .limit(1)
+    : [];
+  if (!candidates[0]) {
+    throw new HubError(422, 'unreachable', `the contact has no identity that channel ${channel.name} can reach`);
+  }
+  return candidates[0].id;
+}
+
+export interface DeliveryDeps {
+  db: Db;
+  loadChannel(id: string): Promise<LoadedChannel | undefined>;
+  maxAttempts: number;
+  retryBaseDelayMs: number;
+}
+
+export type DeliveryOutcome =
+  | { result: 'skipped'; reason: string }
+  | { result: 'sent' | 'failed' | 'unknown' }
+  | { result: 'retry'; attempt: number; delayMs: number };
+
+/**
+ * Delivers one queued message through its channel's adapter. The message is first claimed
+ * (`queued → sending`) in its own statement, so two jobs for one message send it once; the
+ * outcome is then recorded from the adapter's answer. A worker that dies mid-send leaves the
+ * message `sending`, which the sweeper turns into `unknown`: it is never re-sent blindly.
+ */
+export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: string): Promise<DeliveryOutcome> {
+  const [message] = await deps.db
+    .update(messages)
+    .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(messages.id, messageId),
+        eq(messages.status, 'queued'),
+        or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
+      ),
+    )
+    .returning();
+  if (!message) return { result: 'skipped', reason: 'not queued or not due' };
+
+  const result = await attemptSend(deps, message);
+  if (result.outcome === 'retryable' && message.attempts < deps.maxAttempts) {
+    const delayMs = result.retryAfterMs ?? backoffDelay(deps.retryBaseDelayMs, message.attempts);
+    await finish(deps.db, message.id, {
+      status: 'queued',
+      errorCode: result.code,
+      errorMessage: result.message,
+      nextAttemptAt: new Date(Date.now() + delayMs),
+    });
+    return { result: 'retry', attempt: message.attempts, delayMs };
+  }
+  switch (result.outcome) {
+    case 'sent':
+      await finish(deps.db, message.id, {
+        status: 'sent',
+        providerMessageId: result.providerMessageId ?? null,
+        sentAt: new Date(),
+        errorCode: null,
+        errorMessage: null,
+      });
+      return { result: 'sent' };
+    case 'unknown':
+      await finish(deps.db, message.id, { status: 'unknown', errorCode: 'unknown_outcome', errorMessage: result.message });
+      return { result: 'unknown' };
+    case 'retryable':
+      await finish(deps.db, message.id, {
+        status: 'failed',
+        errorCode: result.code,
+        errorMessage: `gave up after ${message.attempts} attempts: ${result.message}`,
+      });
+      return { result: 'failed' };
+    case 'permanent':
+      await finish(deps.db, message.id, { status: 'failed', errorCode: result.code, errorMessage: result.message });
+      return { result: 'failed' };
+  }
+}
+
+async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<SendResult> {
+  const channel = await deps.loadChannel(message.channelId);
+  if (!channel) return { outcome: 'permanent', code: 'channel_missing', message: 'the channel no longer exists' };
+  if (!channel.row.enabled) return { outcome: 'permanent', code: 'channel_disabled', message: 'the channel is disabled' };
+  const [recipient] = message.identityId
+    ? await deps.db
+        .select({ kind: contactIdentities.kind, value: contactIdentities.value })
+        .from(contactIdentities)
+        .where(eq(contactIdentities.id, message.identityId))
+    : [];
+  if (!recipient) return { outcome: 'permanent', code: 'no_recipient', message: 'the message has no recipient identity' };
+  try {
+    return await channel.adapter.send(
+      {
+        id: message.id,
+        conversationId: message.conversationId,
+        contentKind: message.contentKind,
+        text: message.text,
+        payload: message.payload,
+        recipient,
+      },
+      channel.context,
+    );
+  } catch (error) {
+    // An adapter that throws may have sent the request already.
+    return { outcome: 'unknown', message: `adapter error: ${(error as Error).message}` };
+  }
+}
+
+/** Only a message this delivery claimed is updated: a receipt that raced ahead is not undone. */
+async function finish(db: Db, id: string, set: Partial<typeof messages.$inferInsert>): Promise<void> {
+  await db
+    .update(messages)
+    .set({ ...set, updatedAt: sql`now()` })
+    .where(and(eq(messages.id, id), eq(messages.status, 'sending')));
+}
+
+/** Exponential backoff with jitter (half fixed, half random), capped at an hour, so retries after an outage spread out. */
+export function backoffDelay(baseMs: number, attempt: number): number {
+  const ceiling = Math.min(3_600_000, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** Queued messages whose job may be lost: due for more than the grace period and still queued. */
+export async function findStaleQueuedMessages(db: Db, graceMs: number, limit = 500) {
+  return db
+    .select({ id: messages.id, attempts: messages.attempts })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.status, 'queued'),
+        lt(sql`coalesce(${messages.nextAttemptAt}, ${messages.updatedAt})`, sql`now() - make_interval(secs => ${graceMs / 1000})`),
+      ),
+    )
+    .limit(limit);
+}
+
+/** Messages left `sending` by a worker that died mid-request: the outcome is unknown. */
+export async function markAbandonedSendsUnknown(db: Db, olderThanMs: number): Promise<number> {
+  const rows = await db
+    .update(messages)
+    .set({
+      status: 'unknown',
+      errorCode: 'unknown_outcome',
+      errorMessage: 'the worker stopped while sending; check with the recipient before sending again',
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(messages.status, 'sending'), lt(messages.updatedAt, sql`now() - make_interval(secs => ${olderThanMs / 1000})`)))
+    .returning({ id: messages.id });
+  return rows.length;
+}

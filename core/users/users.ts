@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { recordAudit } from '../audit.js';
+import type { Db } from '../db/client.js';
+import { apiTokens, userRoles, users, type UserRole } from '../db/schema.js';
+import { conflict, HubError, notFound } from '../errors.js';
+import { sha256Hex } from '../security/signatures.js';
+import { parseInput } from '../validation.js';
+
+export const createUserInput = z.object({
+  email: z.email().transform((e) => e.toLowerCase()),
+  name: z.string().trim().min(1).max(200).optional(),
+  password: z.string().min(12, 'password must be at least 12 characters').max(1024).optional(),
+  role: z.enum(userRoles),
+});
+
+export interface AuthenticatedUser {
+  id: string;
+  email: string;
+  role: UserRole;
+  tokenId: string;
+}
+
+export async function createUser(db: Db, actorUserId: string | null, input: unknown) {
+  const { email, name, password, role } = parseInput(createUserInput, input, 'user');
+  const passwordHash = password ? await hash(password) : null;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({ email, name: name ?? email.split('@')[0]!, passwordHash, role })
+      .onConflictDoNothing()
+      .returning({ id: users.id, email: users.email, name: users.name, role: users.role });
+    if (!row) throw conflict(`a user with email ${email} already exists`);
+    await recordAudit(tx, { actorUserId, action: 'user.create', targetType: 'user', targetId: row.id, details: { email, role } });
+    return row;
+  });
+}
+
+export async function verifyPassword(db: Db, email: string, password: string): Promise<boolean> {
+  const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
+  return Boolean(row?.passwordHash && !row.disabled && (await verify(row.passwordHash, password)));
+}
+
+/** Creates an API token for a user; the plain token is returned once and only its hash is kept. */
+export async function createApiToken(db: Db, actorUserId: string | null, email: string, name: string) {
+  const [user] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
+  if (!user) throw notFound('user', email);
+  const token = `hub_${randomBytes(32).toString('base64url')}`;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(apiTokens)
+      .values({ userId: user.id, name, tokenHash: sha256Hex(token) })
+      .returning({ id: apiTokens.id });
+    await recordAudit(tx, {
+      actorUserId: actorUserId ?? user.id,
+      action: 'api_token.create',
+      targetType: 'api_token',
+      targetId: row!.id,
+      details: { userId: user.id, name },
+    });
+    return { id: row!.id, token };
+  });
+}
+
+/** Resolves a bearer token to its user; throws 401 for unknown, revoked or disabled ones. */
+export async function authenticateToken(db: Db, token: string): Promise<AuthenticatedUser> {
+  const [row] = await db
+    .select({ tokenId: apiTokens.id, id: users.id, email: users.email, role: users.role, disabled: users.disabled })
+    .from(apiTokens)
+    .innerJoin(users, eq(users.id, apiTokens.userId))
+    .where(and(eq(apiTokens.tokenHash, sha256Hex(token)), isNull(apiTokens.revokedAt)));
+  if (!row || row.disabled) throw new HubError(401, 'unauthorized', 'invalid or revoked API token');
+  // Last use is informational: a coarse update keeps hot tokens from writing on every request.
+  await db
+    .update(apiTokens)
+    .set({ lastUsedAt: sql`now()` })
+    .where(and(eq(apiTokens.id, row.tokenId), sql`coalesce(${apiTokens.lastUsedAt}, 'epoch') < now() - interval '1 minute'`));
+  return { id: row.id, email: row.email, role: row.role, tokenId: row.tokenId };
+}

@@ -1,0 +1,50 @@
+import type { Request } from 'express';
+import { z } from 'zod';
+import type { UserRole } from '../../core/db/schema.js';
+import type { AuthenticatedUser } from '../../core/users/users.js';
+import type { Runtime } from '../runtime.js';
+
+export interface RouteContext<Body, Query> {
+  runtime: Runtime;
+  user: AuthenticatedUser;
+  params: Record<string, string>;
+  body: Body;
+  query: Query;
+  req: Request;
+}
+
+/**
+ * One REST endpoint: its schemas validate the request and also describe it in
+ * /api/openapi.json, so the documentation cannot drift from what the handler accepts.
+ */
+export interface ApiRoute<Body = unknown, Query = unknown> {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** Express-style path under /api/v1, e.g. `/channels/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  /** Roles allowed to call it. */
+  roles: readonly UserRole[];
+  body?: z.ZodType<Body>;
+  query?: z.ZodType<Query>;
+  /** Header names the endpoint reads, for the documentation. */
+  headers?: Record<string, string>;
+  /** The success status and what the response holds. */
+  responds: { status: number; description: string };
+  handle(ctx: RouteContext<Body, Query>): Promise<unknown>;
+}
+
+/** Keeps each route's body and query types tied to its schemas. */
+export function defineRoute<Body = undefined, Query = undefined>(route: ApiRoute<Body, Query>): ApiRoute {
+  return route as ApiRoute;
+}
+
+export const allRoles: readonly UserRole[] = ['admin', 'supervisor', 'agent', 'marketer'];
+export const staffRoles: readonly UserRole[] = ['admin', 'supervisor', 'agent'];
+
+export const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const idParam = z.uuid();

@@ -1,0 +1,244 @@
+import { and, desc, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import {
+  createChannel,
+  createChannelInput,
+  getChannel,
+  listChannels,
+  updateChannel,
+  updateChannelInput,
+  type ChannelDeps,
+} from '../../core/channels/channel-service.js';
+import { getContact, listContacts } from '../../core/contacts/contact-queries.js';
+import {
+  conversationFilters,
+  getConversation,
+  getMessage,
+  listMessages,
+} from '../../core/conversations/conversation-queries.js';
+import { listConversations } from '../../core/conversations/conversation-queries.js';
+import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
+import { notFound } from '../../core/errors.js';
+import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
+import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
+import { enqueueOrLeaveToSweeper } from '../enqueue.js';
+import type { Runtime } from '../runtime.js';
+import { allRoles, defineRoute, pageQuery, staffRoles, type ApiRoute } from './route.js';
+
+const channelDeps = (runtime: Runtime): ChannelDeps => ({
+  db: runtime.database.db,
+  secretBox: runtime.secretBox,
+  adapters: runtime.adapters,
+});
+
+const channelRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/channels',
+    summary: 'List channels (secrets are never returned; `secretsSet` names the ones that are set)',
+    tag: 'channels',
+    roles: ['admin', 'supervisor'],
+    responds: { status: 200, description: '{ items: Channel[] }' },
+    handle: async ({ runtime }) => ({ items: await listChannels(channelDeps(runtime)) }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/channels',
+    summary: 'Create a channel; the config is validated against the channel type',
+    tag: 'channels',
+    roles: ['admin'],
+    body: createChannelInput,
+    responds: { status: 201, description: 'the Channel' },
+    handle: ({ runtime, user, body }) => createChannel(channelDeps(runtime), user.id, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/channels/:id',
+    summary: 'Get a channel',
+    tag: 'channels',
+    roles: ['admin', 'supervisor'],
+    responds: { status: 200, description: 'the Channel' },
+    handle: ({ runtime, params }) => getChannel(channelDeps(runtime), params.id!),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/channels/:id',
+    summary: 'Update a channel; config fields given replace stored ones, secret fields left out are kept',
+    tag: 'channels',
+    roles: ['admin'],
+    body: updateChannelInput,
+    responds: { status: 200, description: 'the Channel' },
+    handle: async ({ runtime, user, params, body }) => {
+      const view = await updateChannel(channelDeps(runtime), user.id, params.id!, body);
+      runtime.channels.invalidate(params.id!);
+      return view;
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/channels/:id/disable',
+    summary: 'Disable a channel: its webhooks are refused and nothing more is sent on it',
+    tag: 'channels',
+    roles: ['admin'],
+    responds: { status: 200, description: 'the Channel' },
+    handle: async ({ runtime, user, params }) => {
+      const view = await updateChannel(channelDeps(runtime), user.id, params.id!, { enabled: false });
+      runtime.channels.invalidate(params.id!);
+      return view;
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/channels/:id/test',
+    summary: "Check the channel's credentials and the provider's reachability",
+    tag: 'channels',
+    roles: ['admin'],
+    responds: { status: 200, description: '{ ok, message }' },
+    handle: async ({ runtime, params }) => {
+      const channel = await runtime.channels.get(params.id!);
+      if (!channel) throw notFound('channel', params.id!);
+      if (!channel.adapter.testConnection) return { ok: true, message: 'this channel type has nothing to test' };
+      return channel.adapter.testConnection(channel.context);
+    },
+  }),
+];
+
+const contactRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/contacts',
+    summary: 'List contacts, newest first',
+    tag: 'contacts',
+    roles: allRoles,
+    query: pageQuery,
+    responds: { status: 200, description: '{ items: Contact[], nextCursor }' },
+    handle: ({ runtime, query }) => listContacts(runtime.database.db, query),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contacts/:id',
+    summary: 'Get a contact with all its identities',
+    tag: 'contacts',
+    roles: allRoles,
+    responds: { status: 200, description: 'Contact with identities[]' },
+    handle: ({ runtime, params }) => getContact(runtime.database.db, params.id!),
+  }),
+];
+
+const conversationRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/conversations',
+    summary: 'List conversations, most recently active first',
+    tag: 'conversations',
+    roles: staffRoles,
+    query: conversationFilters,
+    responds: { status: 200, description: '{ items: Conversation[], nextCursor }' },
+    handle: ({ runtime, query }) => listConversations(runtime.database.db, query),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/conversations/:id',
+    summary: 'Get a conversation',
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: { status: 200, description: 'the Conversation' },
+    handle: ({ runtime, params }) => getConversation(runtime.database.db, params.id!),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/conversations/:id/messages',
+    summary: "List a conversation's messages, oldest first",
+    tag: 'conversations',
+    roles: staffRoles,
+    query: pageQuery,
+    responds: { status: 200, description: '{ items: Message[], nextCursor }' },
+    handle: ({ runtime, params, query }) => listMessages(runtime.database.db, params.id!, query),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/conversations/:id/messages',
+    summary:
+      'Send an agent reply. It is queued and delivered through the pipeline on the channel the customer last wrote from, or on `channelId`. Repeating a request with the same Idempotency-Key returns the first message.',
+    tag: 'conversations',
+    roles: staffRoles,
+    body: replyInput,
+    headers: { 'Idempotency-Key': 'optional; makes retries of this request safe' },
+    responds: { status: 202, description: 'the queued Message; poll GET /messages/:id for its status' },
+    handle: async ({ runtime, user, params, body, req }) => {
+      const { message, created } = await queueAgentReply(
+        { db: runtime.database.db, adapters: runtime.adapters },
+        { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
+      );
+      if (created) {
+        await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueDelivery(message.id, 0));
+        await runtime.events.publish([
+          {
+            type: 'message.created',
+            messageId: message.id,
+            conversationId: message.conversationId,
+            contactId: message.contactId,
+            channelId: message.channelId,
+            direction: 'outbound',
+          },
+        ]);
+      }
+      return getMessage(runtime.database.db, message.id);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/messages/:id',
+    summary: 'Get a message with its delivery status and error code',
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: { status: 200, description: 'the Message' },
+    handle: ({ runtime, params }) => getMessage(runtime.database.db, params.id!),
+  }),
+];
+
+const inboundEventQuery = pageQuery.extend({ status: z.enum(inboundEventStatuses).default('dead') });
+
+const operationsRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/inbound-events',
+    summary: 'List inbound events by status (default: dead-lettered ones, with their error)',
+    tag: 'operations',
+    roles: ['admin'],
+    query: inboundEventQuery,
+    responds: { status: 200, description: '{ items: InboundEvent[] }' },
+    handle: async ({ runtime, query }) => ({
+      items: await runtime.database.db
+        .select({
+          id: inboundEvents.id,
+          channelId: inboundEvents.channelId,
+          dedupeKey: inboundEvents.dedupeKey,
+          status: inboundEvents.status,
+          attempts: inboundEvents.attempts,
+          error: inboundEvents.error,
+          receivedAt: inboundEvents.receivedAt,
+          processedAt: inboundEvents.processedAt,
+        })
+        .from(inboundEvents)
+        .where(and(eq(inboundEvents.status, query.status)))
+        .orderBy(desc(inboundEvents.receivedAt))
+        .limit(query.limit),
+    }),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/inbound-events/:id/retry',
+    summary: 'Put a dead-lettered inbound event back in line for processing',
+    tag: 'operations',
+    roles: ['admin'],
+    responds: { status: 202, description: '{ requeued: boolean }' },
+    handle: async ({ runtime, params }) => {
+      const ids = await requeueDeadInboundEvents(runtime.database.db, [params.id!]);
+      await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(ids));
+      return { requeued: ids.length > 0 };
+    },
+  }),
+];
+
+export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...operationsRoutes];

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { z } from 'zod';
+import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
+import { HubError } from '../core/errors.js';
+import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
+import { describeZodError } from '../core/validation.js';
+import { buildOpenApi } from './api/openapi.js';
+import type { ApiRoute } from './api/route.js';
+import { apiRoutes } from './api/routes.js';
+import type { Runtime } from './runtime.js';
+import { handleWebhook } from './webhooks.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const adminPage = new URL('../admin/index.html', import.meta.url);
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    user?: AuthenticatedUser;
+  }
+}
+
+export function createApp(runtime: Runtime) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(
+    pinoHttp({
+      logger: runtime.logger,
+      // Health probes run every few seconds; logging them drowns everything else.
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const check = async (probe: () => Promise<unknown>) => {
+      try {
+        await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref())]);
+        return 'ok';
+      } catch (error) {
+        return `down: ${(error as Error).message}`;
+      }
+    };
+    const [database, redis] = await Promise.all([check(() => runtime.database.ping()), check(() => runtime.redis.ping())]);
+    const ready = database === 'ok' && redis === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', database, redis });
+  });
+
+  app.all(
+    '/webhooks/:type/:channelId{/*subpath}',
+    express.raw({ type: () => true, limit: runtime.config.BODY_LIMIT_BYTES }),
+    (req, res) => handleWebhook(runtime, req, res),
+  );
+
+  const openApi = buildOpenApi(apiRoutes, pkg.version, {
+    '/webhooks/api/{channelId}': {
+      post: {
+        summary: 'Inbound message from a bank system on an API channel',
+        tags: ['webhooks'],
+        security: [],
+        description: `Signed with \`${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of the raw body with the channel secret>\`. The same messageId is stored once.`,
+        parameters: [{ name: 'channelId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(apiInboundMessage, { io: 'input' }) } } },
+        responses: {
+          200: { description: 'stored (or already stored): `{ accepted: true, messageId }`' },
+          400: { description: 'malformed body' },
+          401: { description: 'missing signature' },
+          403: { description: 'signature does not match' },
+        },
+      },
+    },
+  });
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }));
+  api.use(async (req, _res, next) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new HubError(401, 'unauthorized', 'send Authorization: Bearer <token> (create one with `hub token create`)');
+    req.user = await authenticateToken(runtime.database.db, match[1]!);
+    next();
+  });
+  for (const route of apiRoutes) mountRoute(api, route, runtime);
+  api.use((req) => {
+    throw new HubError(404, 'not_found', `no API endpoint ${req.method} ${req.baseUrl}${req.path}`);
+  });
+  app.use('/api/v1', api);
+
+  app.get('/', (_req, res) => {
+    res.sendFile(adminPage.pathname);
+  });
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: `nothing at ${req.method} ${req.path}`, code: 'not_found' });
+  });
+  app.use(errorHandler(runtime));
+  return app;
+}
+
+function mountRoute(router: express.Router, route: ApiRoute, runtime: Runtime) {
+  router[route.method](route.path, async (req: Request, res: Response) => {
+    const user = req.user!;
+    if (!route.roles.includes(user.role)) {
+      throw new HubError(403, 'forbidden', `role ${user.role} may not ${route.method.toUpperCase()} ${route.path}`);
+    }
+    for (const [name, value] of Object.entries(req.params)) {
+      if (name === 'id' && !z.uuid().safeParse(value).success) throw new HubError(404, 'not_found', `no ${route.tag} with id ${value}`);
+    }
+    const body = route.body ? parse(route.body, req.body ?? {}, 'request body') : undefined;
+    const query = route.query ? parse(route.query, req.query, 'query') : undefined;
+    const result = await route.handle({ runtime, user, params: req.params as Record<string, string>, body, query, req });
+    res.status(route.responds.status).json(result);
+  });
+}
+
+function parse(schema: z.ZodType, value: unknown, what: string) {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HubError(400, 'bad_request', `invalid ${what}: ${describeZodError(result.error)}`);
+  return result.data;
+}
+
+function errorHandler(runtime: Runtime) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HubError) {
+      res.status(error.status).json({ error: error.message, code: error.code, ...(error.details ? { details: error.details } : {}) });
+      return;
+    }
+    // body-parser's errors carry the status they mean (413 too large, 400 bad JSON).
+    const status = (error as { status?: number }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message = (error as { type?: string }).type === 'entity.parse.failed' ? 'body is not valid JSON' : (error as Error).message;
+      res.status(status).json({ error: message, code: status === 413 ? 'too_large' : 'bad_request' });
+      return;
+    }
+    runtime.logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    res.status(500).json({ error: 'internal error; the request was logged', code: 'internal' });
+  };
+}

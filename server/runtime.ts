@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { adapters } from '../adapters/registry.js';
+import { createChannelCache, type ChannelCache } from '../core/channels/channel-service.js';
+import { ConfigError, type Config } from '../core/config.js';
+import { openDatabase, type Database } from '../core/db/client.js';
+import type { DomainEventPublisher } from '../core/events.js';
+import { SecretBox } from '../core/security/secret-box.js';
+import { createEventPublisher } from '../workflows/events.js';
+import { startPipelineWorkers } from '../workflows/pipeline.worker.js';
+import { createQueues, type Queues } from '../workflows/queues.js';
+import { ensureRedis } from './redis-supervisor.js';
+
+/** Everything a hub process shares: one database pool, one Redis connection, the queues. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  redis: Redis;
+  redisUrl: string;
+  queues: Queues;
+  events: DomainEventPublisher;
+  secretBox: SecretBox;
+  channels: ChannelCache;
+  adapters: typeof adapters;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
+  return pino({
+    level: config.LOG_LEVEL,
+    // Credentials must never reach the logs, whatever a handler decides to log.
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'req.headers["x-hub-signature-256"]',
+        'req.headers["x-twilio-signature"]',
+        '*.password',
+        '*.secret',
+        '*.token',
+        '*.authToken',
+        '*.appSecret',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/**
+ * The key that seals channel secrets. In production it comes from ENCRYPTION_KEY; with the
+ * embedded database (local use) a key is generated once and kept beside the data it protects.
+ */
+function loadEncryptionKey(config: Config, logger: Logger): Buffer {
+  if (config.ENCRYPTION_KEY) return Buffer.from(config.ENCRYPTION_KEY, 'base64');
+  if (!config.embeddedDatabase) {
+    throw new ConfigError('invalid configuration: ENCRYPTION_KEY: required with DATABASE_URL (openssl rand -base64 32)');
+  }
+  const file = path.resolve(config.DATA_DIR, 'encryption.key');
+  if (!existsSync(file)) {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+    logger.warn({ file }, 'generated an encryption key for the embedded database; set ENCRYPTION_KEY in production');
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
+  const secretBox = new SecretBox(loadEncryptionKey(config, logger));
+  const redisTarget = await ensureRedis({
+    redisUrl: config.REDIS_URL,
+    dataDir: config.DATA_DIR,
+    logger,
+    allowPrivateServer: true,
+  });
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
+  if (config.MIGRATE_ON_START) await database.migrate();
+  // BullMQ workers block on Redis; commands must wait through a reconnect instead of failing.
+  const redis = new Redis(redisTarget.url, { maxRetriesPerRequest: null });
+  redis.on('error', (error) => logger.warn({ error: error.message }, 'redis connection error'));
+  const queues = createQueues({
+    connection: redis,
+    prefix: config.REDIS_PREFIX,
+    inboundMaxAttempts: config.INBOUND_MAX_ATTEMPTS,
+    retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+  });
+  const channels = createChannelCache({
+    db: database.db,
+    secretBox,
+    adapters,
+    runtime: {
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      allowPrivateNetwork: config.OUTBOUND_ALLOW_PRIVATE,
+      sendTimeoutMs: config.SEND_TIMEOUT_MS,
+    },
+  });
+  return {
+    config,
+    logger,
+    database,
+    redis,
+    redisUrl: redisTarget.url,
+    queues,
+    events: createEventPublisher(redis, config.REDIS_PREFIX),
+    secretBox,
+    channels,
+    adapters,
+    async close() {
+      await queues.close();
+      redis.disconnect();
+      await database.close();
+      await redisTarget.stop();
+    },
+  };
+}
+
+/** Starts this process's workers on the runtime's connections, tuned by the configuration. */
+export function startWorkers(runtime: Runtime) {
+  const { config } = runtime;
+  return startPipelineWorkers({
+    db: runtime.database.db,
+    queues: runtime.queues,
+    connection: runtime.redis,
+    prefix: config.REDIS_PREFIX,
+    logger: runtime.logger,
+    events: runtime.events,
+    loadChannel: (id) => runtime.channels.get(id),
+    concurrency: config.WORKER_CONCURRENCY,
+    inboundMaxAttempts: config.INBOUND_MAX_ATTEMPTS,
+    outboundMaxAttempts: config.OUTBOUND_MAX_ATTEMPTS,
+    retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
+    sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+    sweepGraceMs: config.SWEEP_GRACE_MS,
+    sendTimeoutMs: config.SEND_TIMEOUT_MS,
+    jobLockMs: config.JOB_LOCK_MS,
+  });
+}
+

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+
+/** The server tests create their databases on; any superuser connection will do. */
+export const adminDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const templateDatabase = 'hub_test_template';
+
+export function databaseUrl(name: string): string {
+  const url = new URL(adminDatabaseUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function withAdmin<T>(run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(adminDatabaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    return await run(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * Each suite gets a database of its own, copied from a template the global setup migrated once:
+ * suites run in parallel without seeing each other's rows, and a copy takes milliseconds.
+ */
+export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `hub_t_${randomBytes(6).toString('hex')}`;
+  await withAdmin((sql) => sql.unsafe(`create database ${name} template ${templateDatabase}`));
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => withAdmin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}

@@ -1,0 +1,66 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+
+/** Queue names are part of the stored state in Redis: named once here and never renamed. */
+export const queueNames = {
+  inbound: 'inbound',
+  outbound: 'outbound',
+  routing: 'routing',
+  sla: 'sla',
+  campaigns: 'campaigns',
+} as const;
+
+export const jobNames = {
+  processInbound: 'inbound.process',
+  sweepInbound: 'inbound.sweep',
+  deliverOutbound: 'outbound.deliver',
+  sweepOutbound: 'outbound.sweep',
+} as const;
+
+export interface QueueSettings {
+  connection: ConnectionOptions;
+  prefix: string;
+  inboundMaxAttempts: number;
+  retryBaseDelayMs: number;
+}
+
+// The database holds every state machine; a job only carries an id. Finished jobs are dropped so
+// the sweeper can enqueue the same deterministic job id again when it has to.
+const common: JobsOptions = { removeOnComplete: true, removeOnFail: true };
+
+export function createQueues(settings: QueueSettings) {
+  const options = { connection: settings.connection, prefix: settings.prefix };
+  const inbound = new Queue(queueNames.inbound, options);
+  const outbound = new Queue(queueNames.outbound, options);
+  return {
+    inbound,
+    outbound,
+    /** Enqueues processing of stored inbound events; re-adding a waiting job id is a no-op. */
+    async enqueueInbound(eventIds: string[]): Promise<void> {
+      if (!eventIds.length) return;
+      await inbound.addBulk(
+        eventIds.map((id) => ({
+          name: jobNames.processInbound,
+          data: { eventId: id },
+          opts: {
+            ...common,
+            jobId: `in-${id}`,
+            attempts: settings.inboundMaxAttempts,
+            backoff: { type: 'exponential', delay: settings.retryBaseDelayMs },
+          },
+        })),
+      );
+    },
+    /** Enqueues one delivery attempt; the attempt number keeps a retry's job id distinct. */
+    async enqueueDelivery(messageId: string, attempt: number, delayMs = 0): Promise<void> {
+      await outbound.add(
+        jobNames.deliverOutbound,
+        { messageId },
+        { ...common, jobId: `out-${messageId}-${attempt}`, delay: delayMs, attempts: 5, backoff: { type: 'exponential', delay: settings.retryBaseDelayMs } },
+      );
+    },
+    async close(): Promise<void> {
+      await Promise.all([inbound.close(), outbound.close()]);
+    },
+  };
+}
+export type Queues = ReturnType<typeof createQueues>;
