@@ -7,7 +7,7 @@ import { HubError } from '../core/errors.js';
 import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
 import { buildOpenApi } from './api/openapi.js';
-import type { ApiRoute } from './api/route.js';
+import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import type { Runtime } from './runtime.js';
 import { handleWebhook } from './webhooks.js';
@@ -117,6 +117,16 @@ function mountRoute(router: express.Router, route: ApiRoute, runtime: Runtime) {
     const body = route.body ? parse(route.body, req.body ?? {}, 'request body') : undefined;
     const query = route.query ? parse(route.query, req.query, 'query') : undefined;
     const result = await route.handle({ runtime, user, params: req.params as Record<string, string>, body, query, req });
+    if (result instanceof FileReply) {
+      // Always a download, never rendered: a customer's file must not run as a page of the hub.
+      res
+        .status(200)
+        .type(result.contentType)
+        .set('x-content-type-options', 'nosniff')
+        .attachment(result.fileName ?? 'attachment')
+        .send(result.data);
+      return;
+    }
     res.status(route.responds.status).json(result);
   });
 }

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { openDatabase } from '../core/db/client.js';
 import { HubError } from '../core/errors.js';
 import { createApiToken, createUser } from '../core/users/users.js';
-import { createApp } from './app.js';
+import { startHttpServer } from './http-server.js';
 import { RedisUnavailableError } from './redis-supervisor.js';
 import { createLogger, createRuntime, startWorkers } from './runtime.js';
 
@@ -25,11 +25,7 @@ async function serve(config: Config, withHttp: boolean): Promise<void> {
   const workers = await startWorkers(runtime);
   let server: Server | undefined;
   if (withHttp) {
-    const app = createApp(runtime);
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-      s.once('error', reject);
-    });
+    server = await startHttpServer(runtime, { port: config.PORT, host: config.HOST });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     runtime.logger.info(

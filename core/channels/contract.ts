@@ -83,6 +83,22 @@ export interface OutboundMessage {
   recipient: { kind: IdentityKind; value: string };
 }
 
+/** What `normalize` may use besides the payload. */
+export interface NormalizeTools {
+  /**
+   * Keeps a file the message carries (fetched from the provider) and returns its descriptor, to
+   * be listed in the content payload's `attachments`; the message is linked to it when stored.
+   */
+  storeAttachment(file: { data: Buffer; contentType: string; fileName?: string | null }): Promise<AttachmentRef>;
+}
+
+export interface AttachmentRef {
+  id: string;
+  contentType: string;
+  fileName: string | null;
+  size: number;
+}
+
 export type SendResult =
   | { outcome: 'sent'; providerMessageId?: string }
   /** Worth another attempt later (throttling, 5xx, network); `retryAfterMs` when the provider said when. */
@@ -113,7 +129,7 @@ export interface ChannelAdapter<Config = unknown> {
    * Turns a stored event payload into a channel-neutral event. Throwing counts as a failed
    * attempt (retried later); throwing PermanentEventError dead-letters the event at once.
    */
-  normalize(payload: unknown, channel: ChannelContext<Config>): Promise<NormalizedEvent>;
+  normalize(payload: unknown, channel: ChannelContext<Config>, tools: NormalizeTools): Promise<NormalizedEvent>;
   send(message: OutboundMessage, channel: ChannelContext<Config>): Promise<SendResult>;
   /** Checks credentials and reachability of the provider, for the admin's "test" button. */
   testConnection?(channel: ChannelContext<Config>): Promise<{ ok: boolean; message: string }>;

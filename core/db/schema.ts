@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  customType,
   boolean,
   check,
   index,
@@ -270,4 +271,54 @@ export const auditLog = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('audit_log_target_idx').on(t.targetType, t.targetId, t.createdAt)],
+);
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * Files customers and agents exchange (images, voice, documents). Kept in the database so they
+ * are archived, backed up and access-controlled with the messages that carry them.
+ */
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    messageId: uuid('message_id').references(() => messages.id),
+    channelId: uuid('channel_id').references(() => channels.id),
+    contentType: text('content_type').notNull(),
+    fileName: text('file_name'),
+    size: integer('size').notNull(),
+    sha256: text('sha256').notNull(),
+    data: bytea('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('attachments_message_idx').on(t.messageId)],
+);
+
+export const consentStatuses = ['opted_in', 'opted_out'] as const;
+
+/**
+ * A contact's consent to be contacted on a channel (SMS STOP, email unsubscribe, WeChat
+ * unsubscribe). Campaigns and non-transactional sends check it; the latest row per contact and
+ * channel is in force, and every change is kept with its source for the audit trail.
+ */
+export const consents = pgTable(
+  'consents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    status: text('status', { enum: consentStatuses }).notNull(),
+    /** What recorded it, e.g. `sms:STOP`, `email:one-click`, `api`. */
+    source: text('source').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('consents_contact_channel_idx').on(t.contactId, t.channelId, t.createdAt),
+    check('consents_status_check', inList('status', consentStatuses)),
+  ],
 );

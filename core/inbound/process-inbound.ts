@@ -3,9 +3,10 @@ import type { LoadedChannel } from '../channels/channel-service.js';
 import { PermanentEventError, type DeliveryStatus, type NormalizedEvent } from '../channels/contract.js';
 import { IdentityValueError } from '../contacts/identity.js';
 import { resolveSender } from '../contacts/resolve-contact.js';
+import { storeAttachment } from '../attachments/attachment-store.js';
 import { findOrOpenConversation } from '../conversations/open-conversation.js';
 import type { Db } from '../db/client.js';
-import { inboundEvents, messages, type MessageStatus } from '../db/schema.js';
+import { attachments, inboundEvents, messages, type MessageStatus } from '../db/schema.js';
 import type { DomainEvent } from '../events.js';
 
 export interface InboundDeps {
@@ -34,7 +35,9 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
     const channel = await deps.loadChannel(event.channelId);
     if (!channel) throw new PermanentEventError(`channel ${event.channelId} no longer exists`);
     // Normalizing may call the provider (media downloads): never inside a transaction.
-    const normalized = await channel.adapter.normalize(event.payload, channel.context);
+    const normalized = await channel.adapter.normalize(event.payload, channel.context, {
+      storeAttachment: (file) => storeAttachment(deps.db, { ...file, channelId: event.channelId }),
+    });
     return await deps.db.transaction(async (tx) => {
       const [locked] = await tx
         .select({ status: inboundEvents.status })
@@ -87,6 +90,7 @@ async function applyNormalizedEvent(
           status: 'received',
         })
         .returning({ id: messages.id });
+      await linkAttachments(tx, message!.id, normalized.content.payload);
       const base = { conversationId: conversation.id, contactId: sender.contactId, channelId };
       return [
         ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
@@ -95,6 +99,13 @@ async function applyNormalizedEvent(
       ];
     }
   }
+}
+
+/** Attachments stored while normalizing belong to the message from now on. */
+export async function linkAttachments(tx: Db, messageId: string, payload: Record<string, unknown> | undefined): Promise<void> {
+  const refs = (payload?.attachments ?? []) as Array<{ id?: unknown }>;
+  const ids = refs.map((a) => a.id).filter((id): id is string => typeof id === 'string');
+  if (ids.length) await tx.update(attachments).set({ messageId }).where(inArray(attachments.id, ids));
 }
 
 /** Statuses a receipt may move a message from, so status only ever moves forward. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
-import { channels, contactIdentities, conversations, messages } from '../db/schema.js';
+import { channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -29,7 +29,7 @@ export async function queueAgentReply(
   params: { conversationId: string; authorId: string; idempotencyKey?: string | undefined; input: unknown },
 ): Promise<{ message: MessageRow; created: boolean }> {
   const input = parseInput(replyInput, params.input);
-  const idempotencyKey = params.idempotencyKey ? `reply:${params.authorId}:${params.idempotencyKey}` : null;
+  const idempotencyKey = params.idempotencyKey ? `reply:${params.authorId}:${params.idempotencyKey}` : undefined;
   return deps.db.transaction(async (tx) => {
     if (idempotencyKey) {
       const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, idempotencyKey));
@@ -40,41 +40,76 @@ export async function queueAgentReply(
         return { message: previous, created: false };
       }
     }
-    const [conversation] = await tx
-      .select()
-      .from(conversations)
-      .where(eq(conversations.id, params.conversationId))
-      .for('update');
-    if (!conversation) throw notFound('conversation', params.conversationId);
-    const channelId = input.channelId ?? conversation.lastChannelId;
-    if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
-    const [channel] = await tx.select().from(channels).where(eq(channels.id, channelId));
-    if (!channel) throw notFound('channel', channelId);
-    if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
-    const identityId = await pickRecipient(tx, deps.adapters, conversation.contactId, channel);
-
-    const [message] = await tx
-      .insert(messages)
-      .values({
-        conversationId: conversation.id,
-        contactId: conversation.contactId,
-        channelId,
-        identityId,
-        direction: 'outbound',
-        authorKind: 'agent',
-        authorId: params.authorId,
-        contentKind: 'text',
-        text: input.text,
-        status: 'queued',
-        idempotencyKey: idempotencyKey ?? `reply:${crypto.randomUUID()}`,
-      })
-      .returning();
-    await tx
-      .update(conversations)
-      .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
-      .where(eq(conversations.id, conversation.id));
-    return { message: message!, created: true };
+    const message = await queueOutboundMessage(tx, deps.adapters, {
+      conversationId: params.conversationId,
+      channelId: input.channelId,
+      authorKind: 'agent',
+      authorId: params.authorId,
+      text: input.text,
+      idempotencyKey,
+    });
+    return { message, created: true };
   });
+}
+
+export interface OutboundDraft {
+  conversationId: string;
+  /** Defaults to the channel the customer last wrote from. */
+  channelId?: string | undefined;
+  authorKind: 'agent' | 'bot' | 'system';
+  authorId?: string | undefined;
+  contentKind?: ContentKind;
+  text: string | null;
+  payload?: Record<string, unknown>;
+  /** Makes a repeated cause (a retried job, a re-run rule) queue one message; random when absent. */
+  idempotencyKey?: string | undefined;
+}
+
+/**
+ * Appends a `queued` outbound message inside the caller's transaction (agent reply, bot answer,
+ * queue-position notice, campaign). The caller enqueues `outbound.deliver` after commit; if that
+ * enqueue is lost, the sweeper sends it. Returns the existing row when the key was used already.
+ */
+export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, draft: OutboundDraft): Promise<MessageRow> {
+  if (draft.idempotencyKey) {
+    const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, draft.idempotencyKey));
+    if (previous) return previous;
+  }
+  const [conversation] = await tx
+    .select()
+    .from(conversations)
+    .where(eq(conversations.id, draft.conversationId))
+    .for('update');
+  if (!conversation) throw notFound('conversation', draft.conversationId);
+  const channelId = draft.channelId ?? conversation.lastChannelId;
+  if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
+  const [channel] = await tx.select().from(channels).where(eq(channels.id, channelId));
+  if (!channel) throw notFound('channel', channelId);
+  if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
+  const identityId = await pickRecipient(tx, adapters, conversation.contactId, channel);
+
+  const [message] = await tx
+    .insert(messages)
+    .values({
+      conversationId: conversation.id,
+      contactId: conversation.contactId,
+      channelId,
+      identityId,
+      direction: 'outbound',
+      authorKind: draft.authorKind,
+      authorId: draft.authorId ?? null,
+      contentKind: draft.contentKind ?? 'text',
+      text: draft.text,
+      payload: draft.payload ?? {},
+      status: 'queued',
+      idempotencyKey: draft.idempotencyKey ?? `out:${crypto.randomUUID()}`,
+    })
+    .returning();
+  await tx
+    .update(conversations)
+    .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
+    .where(eq(conversations.id, conversation.id));
+  return message!;
 }
 
 /**

@@ -48,3 +48,12 @@ export const pageQuery = z.object({
 });
 
 export const idParam = z.uuid();
+
+/** A handler's answer that is a file, not JSON (attachment downloads). */
+export class FileReply {
+  constructor(
+    readonly data: Buffer,
+    readonly contentType: string,
+    readonly fileName: string | null,
+  ) {}
+}

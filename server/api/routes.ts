@@ -18,12 +18,13 @@ import {
 } from '../../core/conversations/conversation-queries.js';
 import { listConversations } from '../../core/conversations/conversation-queries.js';
 import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
+import { readAttachment } from '../../core/attachments/attachment-store.js';
 import { notFound } from '../../core/errors.js';
 import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import type { Runtime } from '../runtime.js';
-import { allRoles, defineRoute, pageQuery, staffRoles, type ApiRoute } from './route.js';
+import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
 const channelDeps = (runtime: Runtime): ChannelDeps => ({
   db: runtime.database.db,
@@ -170,6 +171,8 @@ const conversationRoutes: ApiRoute[] = [
         { db: runtime.database.db, adapters: runtime.adapters },
         { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
       );
+      // Read before enqueueing: the answer shows the message as committed, not a worker's progress.
+      const view = await getMessage(runtime.database.db, message.id);
       if (created) {
         await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueDelivery(message.id, 0));
         await runtime.events.publish([
@@ -183,7 +186,7 @@ const conversationRoutes: ApiRoute[] = [
           },
         ]);
       }
-      return getMessage(runtime.database.db, message.id);
+      return view;
     },
   }),
   defineRoute({
@@ -194,6 +197,21 @@ const conversationRoutes: ApiRoute[] = [
     roles: staffRoles,
     responds: { status: 200, description: 'the Message' },
     handle: ({ runtime, params }) => getMessage(runtime.database.db, params.id!),
+  }),
+];
+
+const attachmentRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/attachments/:id',
+    summary: 'Download a file a message carries',
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: { status: 200, description: 'the file, as a download' },
+    handle: async ({ runtime, params }) => {
+      const file = await readAttachment(runtime.database.db, params.id!);
+      return new FileReply(file.data, file.contentType, file.fileName);
+    },
   }),
 ];
 
@@ -241,4 +259,4 @@ const operationsRoutes: ApiRoute[] = [
   }),
 ];
 
-export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...operationsRoutes];
+export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes];

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { inject } from 'vitest';
 
 /** The server tests create their databases on; any superuser connection will do. */
 export const adminDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const templateDatabase = 'hub_test_template';
 
 export function databaseUrl(name: string): string {
   const url = new URL(adminDatabaseUrl);
@@ -25,8 +25,10 @@ export async function withAdmin<T>(run: (sql: postgres.Sql) => Promise<T>): Prom
  * suites run in parallel without seeing each other's rows, and a copy takes milliseconds.
  */
 export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
-  const name = `hub_t_${randomBytes(6).toString('hex')}`;
-  await withAdmin((sql) => sql.unsafe(`create database ${name} template ${templateDatabase}`));
+  const template = inject('templateDatabase');
+  // Named after the run's template, so the run's teardown finds what a crashed suite left.
+  const name = `${template.replace(/_template$/, '')}_${randomBytes(5).toString('hex')}`;
+  await withAdmin((sql) => sql.unsafe(`create database ${name} template ${template}`));
   return {
     name,
     url: databaseUrl(name),

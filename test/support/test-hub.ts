@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { signBody } from '../../adapters/api/api.adapter.js';
 import { loadConfig, type Config } from '../../core/config.js';
 import { createApiToken, createUser } from '../../core/users/users.js';
-import { createApp } from '../../server/app.js';
+import { startHttpServer } from '../../server/http-server.js';
 import { createRuntime, startWorkers, type Runtime } from '../../server/runtime.js';
 import { createTestDatabase } from './databases.js';
 
@@ -77,9 +76,7 @@ export async function startTestHub(options: { overrides?: Record<string, string>
   const config = loadConfig(isolated.env);
   const runtime = await createRuntime(config);
   const workers = options.workers === false ? undefined : await startWorkers(runtime);
-  const server = await new Promise<Server>((resolve) => {
-    const s = createApp(runtime).listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const server = await startHttpServer(runtime, { port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const admin = await createUser(runtime.database.db, null, { email: 'admin@bank.test', role: 'admin' });

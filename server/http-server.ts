@@ -1,0 +1,35 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createApp } from './app.js';
+import type { Runtime } from './runtime.js';
+
+/** Handles a WebSocket upgrade for one path (the agent console's socket, the widget's socket). */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** Each WebSocket endpoint of the hub, by path; a socket feature adds its line here. */
+function upgradeHandlers(_runtime: Runtime): Record<string, UpgradeHandler> {
+  return {};
+}
+
+/**
+ * The hub's HTTP server: the express app for requests, and WebSocket upgrades dispatched by path.
+ * Returns once it listens.
+ */
+export async function startHttpServer(runtime: Runtime, listenOn: { port: number; host: string }): Promise<Server> {
+  const upgrades = upgradeHandlers(runtime);
+  const server = createServer(createApp(runtime));
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'http://hub').pathname;
+    const handler = upgrades[path];
+    if (!handler) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    handler(req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenOn.port, listenOn.host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { adapters } from '../adapters/registry.js';
+import { channelTypes, type ChannelContext, type ChannelType } from '../core/channels/contract.js';
+import { identityKinds } from '../core/db/schema.js';
+
+/** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
+const validConfigs: Record<ChannelType, Record<string, unknown>> = {
+  api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+};
+
+const context = (type: ChannelType): ChannelContext<unknown> => ({
+  id: '00000000-0000-4000-8000-000000000001',
+  name: `${type} conformance`,
+  config: adapters[type].configSchema.parse(validConfigs[type]),
+  publicBaseUrl: 'https://hub.example',
+  allowPrivateNetwork: false,
+  sendTimeoutMs: 1_000,
+});
+
+describe.each(channelTypes.map((type) => [type]))('%s adapter conforms to the contract', (type) => {
+  const adapter = adapters[type];
+
+  it('is registered under its own type', () => {
+    expect(adapter.type).toBe(type);
+    expect(adapter.displayName).not.toBe('');
+  });
+
+  it('accepts its sample config and rejects an empty one with a message', () => {
+    expect(adapter.configSchema.safeParse(validConfigs[type]).success).toBe(true);
+    const empty = adapter.configSchema.safeParse({});
+    expect(empty.success).toBe(false);
+    expect(empty.error?.issues.length).toBeGreaterThan(0);
+  });
+
+  it('declares secret fields that exist in its config, and reachable identity kinds', () => {
+    const keys = Object.keys(validConfigs[type]);
+    for (const field of adapter.secretFields) expect(keys).toContain(field);
+    expect(adapter.reachableKinds.length).toBeGreaterThan(0);
+    for (const kind of adapter.reachableKinds) expect(identityKinds).toContain(kind);
+  });
+
+  it('rejects an unauthenticated request with a 4xx reply instead of throwing', async () => {
+    const result = await adapter.verifyInbound(
+      {
+        method: 'POST',
+        publicUrl: `https://hub.example/webhooks/${type}/00000000-0000-4000-8000-000000000001`,
+        subpath: '',
+        headers: { 'content-type': 'application/json' },
+        query: {},
+        rawBody: Buffer.from('{"forged":true}'),
+      },
+      context(type),
+    );
+    expect(result.ok).toBe(false);
+    expect(result.reply.status).toBeGreaterThanOrEqual(400);
+    expect(result.reply.status).toBeLessThan(500);
+  });
+});
