@@ -13,7 +13,9 @@ export type DomainEvent =
       channelId: string;
       direction: 'inbound' | 'outbound';
     }
-  | { type: 'message.status'; messageId: string; conversationId: string; status: string };
+  | { type: 'message.status'; messageId: string; conversationId: string; status: string }
+  /** The customer asked for a person (or a rule decided so): routing takes the conversation. */
+  | { type: 'conversation.handover'; conversationId: string; priority: number; reason: string };
 
 export interface DomainEventPublisher {
   publish(events: DomainEvent[]): Promise<void>;

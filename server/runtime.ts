@@ -9,8 +9,10 @@ import { ConfigError, type Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db/client.js';
 import type { DomainEventPublisher } from '../core/events.js';
 import { SecretBox } from '../core/security/secret-box.js';
+import { createChannelStore } from '../workflows/channel-store.js';
 import { createEventPublisher } from '../workflows/events.js';
-import { startPipelineWorkers } from '../workflows/pipeline.worker.js';
+import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
+import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
 import { createQueues, type Queues } from '../workflows/queues.js';
 import { ensureRedis } from './redis-supervisor.js';
 
@@ -95,6 +97,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
       publicBaseUrl: config.PUBLIC_BASE_URL,
       allowPrivateNetwork: config.OUTBOUND_ALLOW_PRIVATE,
       sendTimeoutMs: config.SEND_TIMEOUT_MS,
+      storeFor: (channelId) => createChannelStore(redis, config.REDIS_PREFIX, channelId),
     },
   });
   return {
@@ -104,7 +107,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     redis,
     redisUrl: redisTarget.url,
     queues,
-    events: createEventPublisher(redis, config.REDIS_PREFIX),
+    events: createEventPublisher(redis, config.REDIS_PREFIX, queues),
     secretBox,
     channels,
     adapters,
@@ -117,10 +120,15 @@ export async function createRuntime(config: Config, logger = createLogger(config
   };
 }
 
+/** Everything that reacts to domain events in a worker; a feature adds its handler here. */
+function domainEventHandlers(_runtime: Runtime): DomainEventHandler[] {
+  return [];
+}
+
 /** Starts this process's workers on the runtime's connections, tuned by the configuration. */
-export function startWorkers(runtime: Runtime) {
+export async function startWorkers(runtime: Runtime) {
   const { config } = runtime;
-  return startPipelineWorkers({
+  const pipeline = await startPipelineWorkers({
     db: runtime.database.db,
     queues: runtime.queues,
     connection: runtime.redis,
@@ -137,5 +145,18 @@ export function startWorkers(runtime: Runtime) {
     sendTimeoutMs: config.SEND_TIMEOUT_MS,
     jobLockMs: config.JOB_LOCK_MS,
   });
+  const domainEvents = startDomainEventWorker({
+    connection: runtime.redis,
+    prefix: config.REDIS_PREFIX,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.JOB_LOCK_MS,
+    logger: runtime.logger,
+    handlers: domainEventHandlers(runtime),
+  });
+  return {
+    /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
+    async close(timeoutMs: number) {
+      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs)]);
+    },
+  };
 }
-

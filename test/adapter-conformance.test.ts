@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
 import { adapters } from '../adapters/registry.js';
 import { channelTypes, type ChannelContext, type ChannelType } from '../core/channels/contract.js';
 import { identityKinds } from '../core/db/schema.js';
+import { createChannelStore } from '../workflows/channel-store.js';
+import { testRedisUrl } from './support/test-hub.js';
 
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
@@ -15,7 +18,11 @@ const context = (type: ChannelType): ChannelContext<unknown> => ({
   publicBaseUrl: 'https://hub.example',
   allowPrivateNetwork: false,
   sendTimeoutMs: 1_000,
+  store: createChannelStore(redis, `conformance-${process.pid}`, '00000000-0000-4000-8000-000000000001'),
 });
+
+const redis = new Redis(testRedisUrl, { lazyConnect: true });
+afterAll(() => redis.disconnect());
 
 describe.each(channelTypes.map((type) => [type]))('%s adapter conforms to the contract', (type) => {
   const adapter = adapters[type];

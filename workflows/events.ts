@@ -1,12 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
+import type { Queues } from './queues.js';
 
 export const eventsChannel = (prefix: string) => `${prefix}:events`;
 
-/** Fans domain events out to every hub process through Redis pub/sub. */
-export function createEventPublisher(redis: Redis, prefix: string): DomainEventPublisher {
+/**
+ * Announces committed domain events: durably to their handlers through the `routing` queue, and
+ * to every hub process's live listeners (consoles, widgets) through Redis pub/sub.
+ */
+export function createEventPublisher(redis: Redis, prefix: string, queues: Queues): DomainEventPublisher {
   return {
     async publish(events: DomainEvent[]) {
+      if (!events.length) return;
+      await queues.dispatch(events);
       for (const event of events) await redis.publish(eventsChannel(prefix), JSON.stringify(event));
     },
   };

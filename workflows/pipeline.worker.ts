@@ -108,16 +108,15 @@ export async function startPipelineWorkers(deps: PipelineWorkerDeps) {
 
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`, then abandons them. */
-    async close(timeoutMs: number): Promise<void> {
-      const graceful = Promise.all([inbound.close(), outbound.close()]);
-      const timedOut = await Promise.race([
-        graceful.then(() => false),
-        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
-      ]);
-      if (timedOut) {
-        logger.warn('jobs still running at shutdown deadline; abandoning them to the sweeper');
-        await Promise.all([inbound.close(true), outbound.close(true)]);
-      }
-    },
+    close: (timeoutMs: number) => Promise.all([closeWithin(inbound, timeoutMs), closeWithin(outbound, timeoutMs)]).then(() => {}),
   };
+}
+
+/** Closes a worker gracefully, or abandons its running jobs (to the sweepers) at the deadline. */
+export async function closeWithin(worker: Worker, timeoutMs: number): Promise<void> {
+  const timedOut = await Promise.race([
+    worker.close().then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeoutMs).unref()),
+  ]);
+  if (timedOut) await worker.close(true);
 }

@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { DomainEvent } from '../core/events.js';
 
 /** Queue names are part of the stored state in Redis: named once here and never renamed. */
 export const queueNames = {
@@ -14,6 +15,7 @@ export const jobNames = {
   sweepInbound: 'inbound.sweep',
   deliverOutbound: 'outbound.deliver',
   sweepOutbound: 'outbound.sweep',
+  domainEvent: 'routing.event',
 } as const;
 
 export interface QueueSettings {
@@ -31,9 +33,35 @@ export function createQueues(settings: QueueSettings) {
   const options = { connection: settings.connection, prefix: settings.prefix };
   const inbound = new Queue(queueNames.inbound, options);
   const outbound = new Queue(queueNames.outbound, options);
+  const routing = new Queue(queueNames.routing, options);
   return {
     inbound,
     outbound,
+    routing,
+    /**
+     * Hands committed domain events to their handlers (bot, routing, SLA), and queues delivery
+     * of outbound messages the events announce. Jobs are keyed by event, so re-handing one is a no-op.
+     */
+    async dispatch(events: DomainEvent[]): Promise<void> {
+      for (const event of events) {
+        if (event.type === 'message.created' && event.direction === 'outbound') {
+          await this.enqueueDelivery(event.messageId, 0);
+        }
+      }
+      if (!events.length) return;
+      await routing.addBulk(
+        events.map((event) => ({
+          name: jobNames.domainEvent,
+          data: event,
+          opts: {
+            ...common,
+            jobId: `ev-${event.type}-${eventKey(event)}`,
+            attempts: 5,
+            backoff: { type: 'exponential', delay: settings.retryBaseDelayMs },
+          },
+        })),
+      );
+    },
     /** Enqueues processing of stored inbound events; re-adding a waiting job id is a no-op. */
     async enqueueInbound(eventIds: string[]): Promise<void> {
       if (!eventIds.length) return;
@@ -59,8 +87,22 @@ export function createQueues(settings: QueueSettings) {
       );
     },
     async close(): Promise<void> {
-      await Promise.all([inbound.close(), outbound.close()]);
+      await Promise.all([inbound.close(), outbound.close(), routing.close()]);
     },
   };
 }
 export type Queues = ReturnType<typeof createQueues>;
+
+function eventKey(event: DomainEvent): string {
+  switch (event.type) {
+    case 'contact.created':
+      return event.contactId;
+    case 'conversation.opened':
+    case 'conversation.handover':
+      return event.conversationId;
+    case 'message.created':
+      return event.messageId;
+    case 'message.status':
+      return `${event.messageId}-${event.status}`;
+  }
+}

@@ -6,7 +6,14 @@ import { channels } from '../db/schema.js';
 import { badRequest, notFound } from '../errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { describeZodError, parseInput } from '../validation.js';
-import { channelTypes, type AdapterRegistry, type AnyChannelAdapter, type ChannelContext, type ChannelType } from './contract.js';
+import {
+  channelTypes,
+  type AdapterRegistry,
+  type AnyChannelAdapter,
+  type ChannelContext,
+  type ChannelStore,
+  type ChannelType,
+} from './contract.js';
 
 export interface ChannelDeps {
   db: Db;
@@ -134,6 +141,7 @@ export interface ChannelRuntime {
   publicBaseUrl: string | undefined;
   allowPrivateNetwork: boolean;
   sendTimeoutMs: number;
+  storeFor(channelId: string): ChannelStore;
 }
 
 /** Loads a channel with its decrypted config, ready for its adapter; undefined when it does not exist. */
@@ -151,7 +159,15 @@ export async function loadChannel(
   return {
     row,
     adapter,
-    context: { id: row.id, name: row.name, config, ...deps.runtime },
+    context: {
+      id: row.id,
+      name: row.name,
+      config,
+      publicBaseUrl: deps.runtime.publicBaseUrl,
+      allowPrivateNetwork: deps.runtime.allowPrivateNetwork,
+      sendTimeoutMs: deps.runtime.sendTimeoutMs,
+      store: deps.runtime.storeFor(row.id),
+    },
   };
 }
 

@@ -72,6 +72,21 @@ export interface ChannelContext<Config> {
   /** Whether outbound requests may reach loopback and private addresses (development and tests). */
   allowPrivateNetwork: boolean;
   sendTimeoutMs: number;
+  /** State shared by every hub process for this channel (access tokens, pauses, cursors). */
+  store: ChannelStore;
+}
+
+/** A small key-value store scoped to one channel, shared across hub processes (Redis). */
+export interface ChannelStore {
+  get(key: string): Promise<string | null>;
+  /** Sets a value, expiring after `ttlMs` when given. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Runs `fn` while holding a lock that no other process holds for the same key; waits up to
+   * `waitMs` for it. The lock lapses after `ttlMs` should its holder die.
+   */
+  withLock<T>(key: string, options: { ttlMs: number; waitMs: number }, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface OutboundMessage {

@@ -174,17 +174,18 @@ const conversationRoutes: ApiRoute[] = [
       // Read before enqueueing: the answer shows the message as committed, not a worker's progress.
       const view = await getMessage(runtime.database.db, message.id);
       if (created) {
-        await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueDelivery(message.id, 0));
-        await runtime.events.publish([
-          {
-            type: 'message.created',
-            messageId: message.id,
-            conversationId: message.conversationId,
-            contactId: message.contactId,
-            channelId: message.channelId,
-            direction: 'outbound',
-          },
-        ]);
+        await enqueueOrLeaveToSweeper(runtime, () =>
+          runtime.events.publish([
+            {
+              type: 'message.created',
+              messageId: message.id,
+              conversationId: message.conversationId,
+              contactId: message.contactId,
+              channelId: message.channelId,
+              direction: 'outbound',
+            },
+          ]),
+        );
       }
       return view;
     },
