@@ -115,6 +115,10 @@ describe('API channel, end to end over HTTP', () => {
     expect(badKind.status).toBe(400);
     expect(badKind.body.error).toMatch(/from\.kind/);
 
+    const badPhone = await hub.postSigned(channel.id, channel.secret, { messageId: 'm-phone', from: { kind: 'phone', value: '12345' }, text: 'x' });
+    expect(badPhone.status).toBe(400);
+    expect(badPhone.body.error).toMatch(/from\.value: "12345" is not a phone number/);
+
     const empty = await hub.postSigned(channel.id, channel.secret, { messageId: 'm-empty', from: { kind: 'phone', value: '+8613600136000' } });
     expect(empty.status).toBe(400);
     expect(empty.body.error).toMatch(/text or attachments/);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelAdapter, HttpReply, NormalizedEvent, SendResult } from '../../core/channels/contract.js';
+import { normalizeIdentityValue } from '../../core/contacts/identity.js';
 import { identityKinds } from '../../core/db/schema.js';
 import { OutboundHttpError, sendOutboundHttp } from '../../core/security/outbound-http.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../core/security/signatures.js';
@@ -65,6 +66,12 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
     }
     const parsed = apiInboundMessage.safeParse(body);
     if (!parsed.success) return { ok: false, reply: json(400, { error: `invalid message: ${describeZodError(parsed.error)}` }) };
+    try {
+      // Refused now, while the sender can still correct it, rather than dead-lettered later.
+      normalizeIdentityValue(parsed.data.from.kind, parsed.data.from.value);
+    } catch (error) {
+      return { ok: false, reply: json(400, { error: `invalid message: from.value: ${(error as Error).message}` }) };
+    }
     return {
       ok: true,
       events: [{ dedupeKey: parsed.data.messageId, payload: parsed.data }],

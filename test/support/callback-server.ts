@@ -17,7 +17,9 @@ export interface ReceivedRequest {
 export async function startCallbackServer(statuses: number[] = [200], delayMs = 0) {
   const received: ReceivedRequest[] = [];
   let next = 0;
+  let arrived = 0;
   const server = http.createServer((req, res) => {
+    arrived++;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -32,6 +34,8 @@ export async function startCallbackServer(statuses: number[] = [200], delayMs = 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub-callback`,
     received,
+    /** Requests that reached the server, answered or not yet. */
+    arrived: () => arrived,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -23,12 +23,13 @@ export async function withAdmin<T>(run: (sql: postgres.Sql) => Promise<T>): Prom
 /**
  * Each suite gets a database of its own, copied from a template the global setup migrated once:
  * suites run in parallel without seeing each other's rows, and a copy takes milliseconds.
+ * `empty` gives a database with no migrations applied.
  */
-export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const template = inject('templateDatabase');
   // Named after the run's template, so the run's teardown finds what a crashed suite left.
   const name = `${template.replace(/_template$/, '')}_${randomBytes(5).toString('hex')}`;
-  await withAdmin((sql) => sql.unsafe(`create database ${name} template ${template}`));
+  await withAdmin((sql) => sql.unsafe(`create database ${name}${options.empty ? '' : ` template ${template}`}`));
   return {
     name,
     url: databaseUrl(name),

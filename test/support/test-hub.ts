@@ -39,7 +39,7 @@ export async function isolatedEnvironment(overrides: Record<string, string> = {}
   };
 }
 
-async function clearRedisPrefix(prefix: string): Promise<void> {
+export async function clearRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(testRedisUrl);
   try {
     let cursor = '0';
