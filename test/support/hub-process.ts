@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const hubBin = fileURLToPath(new URL('../../bin/hub.js', import.meta.url));
@@ -17,6 +18,8 @@ export interface HubProcess {
  */
 export function runHub(args: string[], env: Record<string, string>): HubProcess {
   const child = spawn(process.execPath, [hubBin, ...args], {
+    // Away from the checkout, so a developer's .env there cannot configure the hub under test.
+    cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
