@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
-import { openDatabase } from '../core/db/client.js';
+import { EmbeddedDatabaseBusyError, openDatabase } from '../core/db/client.js';
 import { HubError } from '../core/errors.js';
 import { createApiToken, createUser } from '../core/users/users.js';
 import { startHttpServer } from './http-server.js';
@@ -120,7 +120,12 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   // Mistakes a user can make get one clear line, not a stack trace.
-  if (error instanceof ConfigError || error instanceof HubError || error instanceof RedisUnavailableError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof HubError ||
+    error instanceof RedisUnavailableError ||
+    error instanceof EmbeddedDatabaseBusyError
+  ) {
     console.error(`hub: ${error.message}`);
   } else if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`hub: ${error.message}\n${usage}`);

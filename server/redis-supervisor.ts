@@ -50,15 +50,18 @@ export async function ensureRedis(options: {
   redisUrl: string | undefined;
   dataDir: string;
   logger: Logger;
-  allowPrivateServer: boolean;
+  /** Where a Redis is looked for when no URL is configured. */
+  defaultUrl?: string;
+  /** The redis-server executable to start (looked up on the PATH). */
+  serverBinary?: string;
 }): Promise<RedisTarget> {
   const noop = async () => {};
+  const defaultUrl = options.defaultUrl ?? DEFAULT_REDIS_URL;
   if (options.redisUrl) return { url: options.redisUrl, stop: noop };
-  if (await answers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL, stop: noop };
+  if (await answers(defaultUrl)) return { url: defaultUrl, stop: noop };
   const help =
-    `no Redis answers at ${DEFAULT_REDIS_URL}. Set REDIS_URL, run "docker compose up -d redis", ` +
-    'or install the redis-server package (apt-get install redis-server / brew install redis)';
-  if (!options.allowPrivateServer) throw new RedisUnavailableError(help);
+    `no Redis answers at ${defaultUrl} and no redis-server could be started. Set REDIS_URL, run ` +
+    '"docker compose up -d redis", or install the redis-server package (apt-get install redis-server / brew install redis)';
 
   const dir = path.resolve(options.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -67,7 +70,7 @@ export async function ensureRedis(options: {
   let child: ChildProcess;
   try {
     child = await new Promise<ChildProcess>((resolve, reject) => {
-      const proc = spawn('redis-server', args, { stdio: 'ignore' });
+      const proc = spawn(options.serverBinary ?? 'redis-server', args, { stdio: 'ignore' });
       proc.once('error', reject);
       proc.once('spawn', () => resolve(proc));
     });

@@ -76,7 +76,6 @@ export async function createRuntime(config: Config, logger = createLogger(config
     redisUrl: config.REDIS_URL,
     dataDir: config.DATA_DIR,
     logger,
-    allowPrivateServer: true,
   });
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR });
   if (config.MIGRATE_ON_START) await database.migrate();

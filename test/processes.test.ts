@@ -26,7 +26,8 @@ function start(args: string[], env: Record<string, string>): HubProcess {
 }
 
 async function listeningPort(proc: HubProcess): Promise<number> {
-  await proc.waitForOutput(/hub listening on http:\/\/[^:]+:\d+/);
+  // The embedded database's first start (WASM, migrations) takes a while on a loaded machine.
+  await proc.waitForOutput(/hub listening on http:\/\/[^:]+:\d+/, 90_000);
   return Number(/hub listening on http:\/\/[^:]+:(\d+)/.exec(proc.output())![1]);
 }
 
@@ -50,6 +51,16 @@ describe('the hub as a process', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', redis: 'ok' });
     expect(hub.output()).toContain('"database":"pglite"');
+
+    // A second process must not open the same embedded database files.
+    const second = await runHubToEnd(['user', 'create', '--email', 'a@bank.example', '--role', 'admin'], { DATA_DIR: dataDir });
+    expect(second.code).toBe(1);
+    expect(second.output.trim()).toMatch(/^hub: the embedded database in .* is in use by process \d+; stop it first/);
+
+    hub.child.kill('SIGTERM');
+    expect(await hub.exited).toBe(0);
+    const afterStop = await runHubToEnd(['user', 'create', '--email', 'a@bank.example', '--role', 'admin'], { DATA_DIR: dataDir });
+    expect(afterStop.output).toMatch(/created admin a@bank\.example/);
   });
 
   it('bootstraps access from the command line: user create, token create, then the token works', async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql, type SQL } from 'drizzle-orm';
@@ -51,6 +51,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   const dir = path.resolve(options.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
+  const releaseLock = lockEmbeddedDatabase(dir);
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const client = await PGlite.create(dir);
@@ -61,7 +62,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(db as never, { migrationsFolder });
     },
-    close: () => client.close(),
+    close: async () => {
+      await client.close();
+      releaseLock();
+    },
   });
 }
 
@@ -94,5 +98,39 @@ async function migratePostgres(databaseUrl: string): Promise<void> {
     await client`select pg_advisory_unlock(7240501)`;
   } finally {
     await client.end({ timeout: 5 });
+  }
+}
+
+export class EmbeddedDatabaseBusyError extends Error {
+  override name = 'EmbeddedDatabaseBusyError';
+}
+
+/**
+ * The embedded database is one process's files: a second process opening them would corrupt
+ * them. A pid file keeps a second opener out (a stale one, of a process that is gone, is taken over).
+ */
+function lockEmbeddedDatabase(dir: string): () => void {
+  const file = path.join(dir, 'hub.pid');
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (holder !== process.pid && isAlive(holder)) {
+      throw new EmbeddedDatabaseBusyError(
+        `the embedded database in ${dir} is in use by process ${holder}; stop it first, or set DATABASE_URL to use PostgreSQL`,
+      );
+    }
+    writeFileSync(file, String(process.pid));
+  }
+  return () => rmSync(file, { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
