@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { signBody } from '../adapters/api/api.adapter.js';
+import { eventsChannel } from '../workflows/events.js';
 import { startCallbackServer } from './support/callback-server.js';
-import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
+import { startTestHub, testRedisUrl, waitFor, type TestHub } from './support/test-hub.js';
 
 let hub: TestHub;
 let callback: Awaited<ReturnType<typeof startCallbackServer>>;
@@ -31,6 +33,14 @@ async function conversationFor(phone: string) {
   if (!contacts[0]) return undefined;
   const list = await hub.api('GET', `/api/v1/conversations?contactId=${contacts[0].contact_id}`);
   return list.body.items[0] as { id: string; contactId: string; lastChannelId: string } | undefined;
+}
+
+async function conversationForEmail(email: string) {
+  const [row] = await hub.runtime.database.query<{ contact_id: string }>(
+    (await import('drizzle-orm')).sql`select contact_id from contact_identities where kind = 'email' and value = ${email}`,
+  );
+  const list = await hub.api('GET', `/api/v1/conversations?contactId=${row!.contact_id}`);
+  return list.body.items[0] as { id: string };
 }
 
 async function messagesOf(conversationId: string) {
@@ -123,6 +133,24 @@ describe('API channel, end to end over HTTP', () => {
     expect(empty.status).toBe(400);
     expect(empty.body.error).toMatch(/text or attachments/);
     expect(await count('inbound_events')).toBe(before);
+  });
+
+  it('announces the new conversation and message to live listeners after they are stored', async () => {
+    const listener = new Redis(testRedisUrl);
+    const seen: Array<{ type: string; conversationId?: string; messageId?: string }> = [];
+    listener.on('message', (_channel, text: string) => seen.push(JSON.parse(text)));
+    await listener.subscribe(eventsChannel(hub.config.REDIS_PREFIX));
+    try {
+      await hub.postSigned(channel.id, channel.secret, { messageId: 'events-1', from: { kind: 'email', value: 'Zhang@Bank.Example' }, text: 'hi' });
+      const created = await waitFor(async () => seen.find((e) => e.type === 'message.created'), 10_000, 'message.created');
+      const conversation = await conversationForEmail('zhang@bank.example');
+      expect(created.conversationId).toBe(conversation.id);
+      expect(seen.map((e) => e.type)).toEqual(['contact.created', 'conversation.opened', 'message.created']);
+      const messages = await messagesOf(conversation.id);
+      expect(created.messageId).toBe(messages[0]!.id);
+    } finally {
+      listener.disconnect();
+    }
   });
 
   it('an unknown channel gets 404', async () => {

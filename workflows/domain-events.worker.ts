@@ -9,7 +9,7 @@ import { jobNames, queueNames } from './queues.js';
  */
 export type DomainEventHandler = (event: DomainEvent) => Promise<void>;
 
-/** Runs every registered handler for each event on the `routing` queue, in registration order. */
+/** Runs every registered handler for each event of a batch on the `routing` queue, in order. */
 export function startDomainEventWorker(deps: {
   connection: ConnectionOptions;
   prefix: string;
@@ -22,7 +22,8 @@ export function startDomainEventWorker(deps: {
     queueNames.routing,
     async (job: Job) => {
       if (job.name !== jobNames.domainEvent) return;
-      for (const handle of deps.handlers) await handle(job.data as DomainEvent);
+      const { events } = job.data as { events: DomainEvent[] };
+      for (const event of events) for (const handle of deps.handlers) await handle(event);
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency, lockDuration: deps.lockMs, stalledInterval: deps.lockMs },
   );

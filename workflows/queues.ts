@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import type { DomainEvent } from '../core/events.js';
 
@@ -40,7 +41,8 @@ export function createQueues(settings: QueueSettings) {
     routing,
     /**
      * Hands committed domain events to their handlers (bot, routing, SLA), and queues delivery
-     * of outbound messages the events announce. Jobs are keyed by event, so re-handing one is a no-op.
+     * of outbound messages the events announce. Re-handing the same batch is a no-op while its
+     * job is pending.
      */
     async dispatch(events: DomainEvent[]): Promise<void> {
       for (const event of events) {
@@ -49,17 +51,16 @@ export function createQueues(settings: QueueSettings) {
         }
       }
       if (!events.length) return;
-      await routing.addBulk(
-        events.map((event) => ({
-          name: jobNames.domainEvent,
-          data: event,
-          opts: {
-            ...common,
-            jobId: `ev-${event.type}-${eventKey(event)}`,
-            attempts: 5,
-            backoff: { type: 'exponential', delay: settings.retryBaseDelayMs },
-          },
-        })),
+      // One job per batch (what one transaction made true), keyed by its events.
+      await routing.add(
+        jobNames.domainEvent,
+        { events },
+        {
+          ...common,
+          jobId: `ev-${createHash('sha1').update(events.map((e) => `${e.type}:${eventKey(e)}`).join('|')).digest('hex')}`,
+          attempts: 5,
+          backoff: { type: 'exponential', delay: settings.retryBaseDelayMs },
+        },
       );
     },
     /** Enqueues processing of stored inbound events; re-adding a waiting job id is a no-op. */
