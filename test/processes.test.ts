@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { signBody } from '../adapters/api/api.adapter.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { runHub, runHubToEnd, type HubProcess } from './support/hub-process.js';
+import { createTestDatabase } from './support/databases.js';
 import { clearRedisPrefix, isolatedEnvironment, startTestHub, waitFor } from './support/test-hub.js';
 
 const running: HubProcess[] = [];
@@ -36,6 +37,20 @@ describe('the hub as a process', () => {
     const { code, output } = await runHubToEnd(['start'], { PORT: 'eighty' });
     expect(code).toBe(1);
     expect(output.trim()).toMatch(/^hub: invalid configuration: PORT: expected a port number$/);
+  });
+
+  it('hub migrate applies the migrations to an empty PostgreSQL database', async () => {
+    const empty = await createTestDatabase({ empty: true });
+    cleanups.push(empty.drop);
+    const migrated = await runHubToEnd(['migrate'], { DATABASE_URL: empty.url, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(migrated.output.trim()).toBe('migrations applied (postgres)');
+    expect(migrated.code).toBe(0);
+    const client = postgres(empty.url, { max: 1 });
+    cleanups.push(() => client.end({ timeout: 5 }));
+    const tables = await client<{ tablename: string }[]>`select tablename from pg_tables where schemaname = 'public' order by 1`;
+    expect(tables.map((t) => t.tablename)).toEqual(
+      expect.arrayContaining(['api_tokens', 'channels', 'contact_identities', 'contacts', 'conversations', 'inbound_events', 'messages', 'users']),
+    );
   });
 
   it('serves /readyz on the embedded database when no DATABASE_URL is set', async () => {
