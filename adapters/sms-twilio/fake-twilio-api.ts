@@ -24,8 +24,9 @@ export interface ScriptedError {
 
 /**
  * Twilio's REST API on loopback, for the parts the hub uses: `POST .../Messages.json` (form
- * encoded, Basic auth) answered with a Message resource or a scripted Twilio error, and media
- * downloads under `.../Messages/{sid}/Media/{sid}` that also require the account's credentials.
+ * encoded, Basic auth) answered with a Message resource or a scripted Twilio error, media
+ * downloads under `.../Messages/{sid}/Media/{sid}` and the Account resource (the channel test),
+ * all requiring the account's credentials.
  */
 export async function startFakeTwilioApi(account: { accountSid: string; authToken: string }) {
   const sends: ReceivedSend[] = [];
@@ -50,6 +51,17 @@ export async function startFakeTwilioApi(account: { accountSid: string; authToke
         if (credentials !== expected) return error({ status: 401, code: 20003, message: 'Authenticate' });
         const file = media.get(path)!;
         return res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.data.length }).end(file.data);
+      }
+      if (req.method === 'GET' && path === `/2010-04-01/Accounts/${account.accountSid}.json`) {
+        if (credentials !== expected) return error({ status: 401, code: 20003, message: 'Authenticate' });
+        return json(200, {
+          sid: account.accountSid,
+          friendly_name: 'Card services',
+          status: 'active',
+          type: 'Full',
+          owner_account_sid: account.accountSid,
+          uri: `/2010-04-01/Accounts/${account.accountSid}.json`,
+        });
       }
       if (req.method === 'POST' && path === `/2010-04-01/Accounts/${account.accountSid}/Messages.json`) {
         const form = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));

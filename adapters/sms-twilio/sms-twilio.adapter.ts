@@ -89,8 +89,7 @@ export const smsTwilioAdapter: ChannelAdapter<SmsTwilioConfig> = {
       return { outcome: 'permanent', code: 'unreachable', message: `SMS reaches phone numbers, not ${message.recipient.kind}` };
     }
     if (!message.text) return { outcome: 'permanent', code: 'no_text', message: 'an SMS needs text' };
-    const http = new ChannelRequestClient(channel);
-    const client = twilio(channel.config.accountSid, channel.config.authToken, { httpClient: http });
+    const { client, http } = createTwilioClient(channel);
     const callback = statusCallbackUrl(channel);
     try {
       const created = await client.messages.create({
@@ -104,7 +103,22 @@ export const smsTwilioAdapter: ChannelAdapter<SmsTwilioConfig> = {
       return classifySendError(error, http);
     }
   },
+
+  async testConnection(channel) {
+    try {
+      const account = await createTwilioClient(channel).client.api.v2010.accounts(channel.config.accountSid).fetch();
+      return { ok: account.status === 'active', message: `Twilio account ${account.friendlyName} is ${account.status}` };
+    } catch (error) {
+      const reason = error instanceof twilio.RestException ? `Twilio answered ${error.status}: ${error.message}` : (error as Error).message;
+      return { ok: false, message: reason };
+    }
+  },
 };
+
+function createTwilioClient(channel: ChannelContext<SmsTwilioConfig>) {
+  const http = new ChannelRequestClient(channel);
+  return { http, client: twilio(channel.config.accountSid, channel.config.authToken, { httpClient: http }) };
+}
 
 function normalizeStatus(params: TwilioParams): NormalizedEvent {
   const sid = (params.MessageSid ?? params.SmsSid)!;

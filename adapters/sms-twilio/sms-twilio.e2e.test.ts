@@ -393,6 +393,14 @@ describe('SMS channel administration', () => {
     expect(both.body.error).toMatch(/exactly one of from and messagingServiceSid/);
   });
 
+  it("the channel test checks the credentials against Twilio's API", async () => {
+    const good = await hub.api('POST', `/api/v1/channels/${channelId}/test`);
+    expect(good.body).toEqual({ ok: true, message: 'Twilio account Card services is active' });
+    const wrongToken = await createSmsChannel({ from: '+14155550102', authToken: randomBytes(16).toString('hex') });
+    const bad = await hub.api('POST', `/api/v1/channels/${wrongToken}/test`);
+    expect(bad.body).toEqual({ ok: false, message: 'Twilio answered 401: Authenticate' });
+  });
+
   it('reports encoding and segments of a draft', async () => {
     const chinese = await hub.api('POST', `/api/v1/channels/${channelId}/sms-segments`, { text: '尊敬的客户，您的信用卡账单已出。'.repeat(5) });
     expect(chinese.status).toBe(200);
