@@ -11,9 +11,10 @@ export const smsTwilioConfig = z
     from: z
       .string()
       .regex(/^\+[1-9]\d{6,14}$|^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/, 'expected a number in E.164 form (+14155550100) or a sender ID of up to 11 letters and digits')
-      .optional(),
+      // null clears it in an update, to switch to a Messaging Service.
+      .nullish(),
     /** Sends through a Messaging Service (its number pool, opt-out handling) instead of one number. */
-    messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'expected a Messaging Service SID: MG followed by 32 hex digits').optional(),
+    messagingServiceSid: z.string().regex(/^MG[0-9a-fA-F]{32}$/, 'expected a Messaging Service SID: MG followed by 32 hex digits').nullish(),
     /**
      * The address Twilio reaches this channel at when it differs from the hub's PUBLIC_BASE_URL
      * (another proxy, scheme or port): webhook signatures are checked against it, and delivery
@@ -25,7 +26,7 @@ export const smsTwilioConfig = z
     /** The answer to a customer who sends HELP; without it, HELP is stored like any message. */
     helpText: z.string().trim().min(1).max(1600).optional(),
   })
-  .refine((c) => (c.from === undefined) !== (c.messagingServiceSid === undefined), {
+  .refine((c) => (c.from == null) !== (c.messagingServiceSid == null), {
     message: 'set exactly one of from and messagingServiceSid',
     path: ['from'],
   });

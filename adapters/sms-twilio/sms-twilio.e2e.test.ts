@@ -391,6 +391,12 @@ describe('SMS channel administration', () => {
     });
     expect(both.status).toBe(400);
     expect(both.body.error).toMatch(/exactly one of from and messagingServiceSid/);
+
+    const switching = await createSmsChannel({ from: '+14155550103' });
+    const messagingServiceSid = `MG${'1'.repeat(32)}`;
+    const patched = await hub.api('PATCH', `/api/v1/channels/${switching}`, { config: { from: null, messagingServiceSid } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.config).toMatchObject({ from: null, messagingServiceSid });
   });
 
   it("the channel test checks the credentials against Twilio's API", async () => {
