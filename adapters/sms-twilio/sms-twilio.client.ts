@@ -15,6 +15,11 @@ export function basicAuth(config: SmsTwilioConfig): string {
   return `Basic ${Buffer.from(`${config.accountSid}:${config.authToken}`).toString('base64')}`;
 }
 
+/** The same path and query on the channel's `apiBaseUrl`, which may be a proxy or a test's fake. */
+export function onApiBase(config: SmsTwilioConfig, url: URL): URL {
+  return new URL(`${config.apiBaseUrl.replace(/\/+$/, '')}${url.pathname}${url.search}`);
+}
+
 /** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
@@ -39,8 +44,7 @@ export class ChannelRequestClient extends twilio.RequestClient {
   }
 
   override async request<TData>(opts: RequestOptions): Promise<RequestResult & { body: TData }> {
-    const original = new URL(opts.uri);
-    const url = new URL(`${this.channel.config.apiBaseUrl.replace(/\/+$/, '')}${original.pathname}${original.search}`);
+    const url = onApiBase(this.channel.config, new URL(opts.uri));
     for (const [key, value] of Object.entries((opts.params ?? {}) as Record<string, unknown>)) appendParam(url.searchParams, key, value);
     const form = new URLSearchParams();
     for (const [key, value] of Object.entries((opts.data ?? {}) as Record<string, unknown>)) appendParam(form, key, value);

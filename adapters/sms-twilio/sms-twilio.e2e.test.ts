@@ -187,15 +187,20 @@ describe('inbound SMS webhook', () => {
     try {
       const image = randomBytes(2048);
       const mediaUrl = twilioApi.addMedia(image, 'image/jpeg');
+      const voice = randomBytes(512);
+      // As Twilio writes it: on api.twilio.com, which the channel reaches through its apiBaseUrl.
+      const voiceUrl = twilioApi.addMedia(voice, 'audio/amr').replace(twilioApi.url, 'https://api.twilio.com');
       const foreignUrl = foreign.url.replace('/hub-callback', '/internal/secrets.png');
       await receive('+8613800138005', '看看这张账单', {
-        NumMedia: '3',
+        NumMedia: '4',
         MediaUrl0: mediaUrl,
         MediaContentType0: 'image/jpeg',
         MediaUrl1: foreignUrl,
         MediaContentType1: 'image/png',
         MediaUrl2: 'http://169.254.169.254/latest/meta-data/',
         MediaContentType2: 'image/png',
+        MediaUrl3: voiceUrl,
+        MediaContentType3: 'audio/amr',
       });
       const conversationId = await conversationOf('+8613800138005');
       const [message] = await waitFor(async () => {
@@ -203,15 +208,20 @@ describe('inbound SMS webhook', () => {
         return list.length > 0 && list;
       }, 10_000, 'MMS stored');
       expect(message!.text).toBe('看看这张账单');
-      expect(message!.payload.attachments).toEqual([expect.objectContaining({ contentType: 'image/jpeg', size: image.length })]);
+      expect(message!.payload.attachments).toEqual([
+        expect.objectContaining({ contentType: 'image/jpeg', size: image.length }),
+        expect.objectContaining({ contentType: 'audio/amr', size: voice.length }),
+      ]);
       expect(message!.payload.refusedMedia.map((r: { url: string }) => r.url)).toEqual([foreignUrl, 'http://169.254.169.254/latest/meta-data/']);
       expect(message!.payload.refusedMedia[0].reason).toMatch(/not one of Twilio's media hosts/);
 
       const download = await fetch(`${hub.baseUrl}/api/v1/attachments/${message!.payload.attachments[0].id}`, { headers: { authorization: `Bearer ${hub.adminToken}` } });
       expect(Buffer.from(await download.arrayBuffer()).equals(image)).toBe(true);
-      expect(twilioApi.mediaRequests.filter((r) => mediaUrl.endsWith(r.path))).toEqual([
-        expect.objectContaining({ credentials: `${account.accountSid}:${account.authToken}` }),
-      ]);
+      for (const url of [mediaUrl, voiceUrl]) {
+        expect(twilioApi.mediaRequests.filter((r) => url.endsWith(r.path))).toEqual([
+          expect.objectContaining({ credentials: `${account.accountSid}:${account.authToken}` }),
+        ]);
+      }
       expect(foreign.received).toHaveLength(0);
     } finally {
       await foreign.close();

@@ -1,11 +1,12 @@
 import type { ChannelContext } from '../../core/channels/contract.js';
 import { OutboundHttpError, sendOutboundHttp } from '../../core/security/outbound-http.js';
-import { basicAuth } from './sms-twilio.client.js';
+import { basicAuth, onApiBase } from './sms-twilio.client.js';
 import type { SmsTwilioConfig } from './sms-twilio.config.js';
 
 /** Twilio accepts at most 5 MB of media per message. */
 const MAX_MEDIA_BYTES = 5 * 1024 * 1024;
 const MAX_REDIRECTS = 3;
+const TWILIO_API_ORIGIN = 'https://api.twilio.com';
 
 /** Media that will never be fetched as it is (foreign host, gone, too large): kept as a note, not retried. */
 export class MediaRefusedError extends Error {
@@ -38,6 +39,8 @@ export async function fetchTwilioMedia(
   } catch {
     throw new MediaRefusedError(`media URL ${mediaUrl} is not a URL`);
   }
+  // Media lives on Twilio's REST API, reached through apiBaseUrl like every other API call.
+  if (url.origin === TWILIO_API_ORIGIN) url = onApiBase(channel.config, url);
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
     const onApi = url.origin === api.origin;
     if (!onApi && !isTwilioMediaCdn(url)) throw new MediaRefusedError(`media host ${url.host} is not one of Twilio's media hosts`);

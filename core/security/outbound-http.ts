@@ -109,7 +109,7 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          // The peer's answer is only ever inspected for a status and a short message.
+          // Memory stays bounded whatever the peer sends; `truncated` tells the caller it was cut.
           if (size <= maxBytes) chunks.push(chunk);
         });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated: size > maxBytes }));
