@@ -33,6 +33,7 @@ export async function startFakeTwilioApi(account: { accountSid: string; authToke
   const mediaRequests: Array<{ path: string; credentials: string }> = [];
   const media = new Map<string, { data: Buffer; contentType: string }>();
   const script: ScriptedError[] = [];
+  const holds: Array<{ arrived: (sid: string) => void; released: Promise<void> }> = [];
   const expected = `${account.accountSid}:${account.authToken}`;
 
   const server = http.createServer((req, res) => {
@@ -78,7 +79,9 @@ export async function startFakeTwilioApi(account: { accountSid: string; authToke
         }
         record.sid = `SM${randomBytes(16).toString('hex')}`;
         record.answered = 201;
-        return json(201, {
+        const hold = holds.shift();
+        hold?.arrived(record.sid);
+        return void (hold?.released ?? Promise.resolve()).then(() => json(201, {
           sid: record.sid,
           account_sid: account.accountSid,
           to: form.To,
@@ -98,7 +101,7 @@ export async function startFakeTwilioApi(account: { accountSid: string; authToke
           date_sent: null,
           uri: `/2010-04-01/Accounts/${account.accountSid}/Messages/${record.sid}.json`,
           subresource_uris: { media: `/2010-04-01/Accounts/${account.accountSid}/Messages/${record.sid}/Media.json` },
-        });
+        }));
       }
       error({ status: 404, code: 20404, message: `The requested resource ${path} was not found` });
     });
@@ -113,6 +116,16 @@ export async function startFakeTwilioApi(account: { accountSid: string; authToke
     /** The next sends are answered with these errors, in order. */
     failNext(...errors: ScriptedError[]) {
       script.push(...errors);
+    },
+    /**
+     * Keeps the answer to the next successful send until `release`, so a test can deliver a
+     * status callback for the message before the hub learns its SID (as Twilio sometimes does).
+     */
+    holdNext() {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const arrived = new Promise<string>((resolve) => holds.push({ arrived: resolve, released }));
+      return { arrived, release };
     },
     /** Stores media of an inbound MMS and returns its MediaUrl, as Twilio puts it in the webhook. */
     addMedia(data: Buffer, contentType: string): string {

@@ -289,6 +289,27 @@ describe('outbound SMS and delivery receipts', () => {
     expect(read.errorCode).toBeNull();
   });
 
+  it('a receipt that overtakes the answer to its send is applied once the send is recorded', async () => {
+    await receive('+8613900139006', 'quick');
+    const hold = twilioApi.holdNext();
+    const queued = await reply(await conversationOf('+8613900139006'), 'racing my receipt');
+    const sid = await hold.arrived;
+    const early = await postAsTwilio({
+      authToken: account.authToken,
+      signedUrl: webhookUrl(channelId, '/status'),
+      params: { MessageSid: sid, MessageStatus: 'delivered', AccountSid: account.accountSid },
+    });
+    expect(early.status).toBe(200);
+    await waitFor(
+      async () => (await count(sql`select count(*)::int as n from inbound_events where dedupe_key = ${`${sid}:delivered`} and attempts > 0`)) === 1,
+      1_500,
+      'the early receipt to be put back',
+    );
+    hold.release();
+    const delivered = await waitForStatus(queued.id, 'delivered');
+    expect(delivered.providerMessageId).toBe(sid);
+  });
+
   it('an undelivered receipt fails the message with Twilio\'s error code', async () => {
     await receive('+8613900139003', 'wrong number?');
     const queued = await reply(await conversationOf('+8613900139003'), 'this will bounce');

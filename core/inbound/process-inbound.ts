@@ -177,12 +177,35 @@ async function applyDeliveryStatus(
       ),
     )
     .returning({ id: messages.id, conversationId: messages.conversationId });
+  if (!updated.length && (await receiptOvertookSend(tx, channelId, receipt.providerMessageId))) {
+    throw new Error(`receipt for ${receipt.providerMessageId} arrived before its send was recorded; retrying`);
+  }
   return updated.map((m) => ({
     type: 'message.status',
     messageId: m.id,
     conversationId: m.conversationId,
     status: receipt.status,
   }));
+}
+
+/**
+ * A provider may call back before the hub has stored the id its send returned. While a send is
+ * in flight on the channel and no message carries the id yet, the receipt is retried later
+ * instead of being dropped.
+ */
+async function receiptOvertookSend(tx: Db, channelId: string, providerMessageId: string): Promise<boolean> {
+  const [known] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.channelId, channelId), eq(messages.providerMessageId, providerMessageId)))
+    .limit(1);
+  if (known) return false;
+  const [inFlight] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.channelId, channelId), eq(messages.status, 'sending')))
+    .limit(1);
+  return inFlight !== undefined;
 }
 
 async function recordFailure(
