@@ -14,7 +14,8 @@ let channelId: string;
 
 beforeAll(async () => {
   // Two attempts only: a throttled send that still succeeds after three 429s proves they cost none.
-  hub = await startTestHub({ overrides: { OUTBOUND_MAX_ATTEMPTS: '2' } });
+  // A send held by the fake API must not time out while a test delivers its early receipt.
+  hub = await startTestHub({ overrides: { OUTBOUND_MAX_ATTEMPTS: '2', SEND_TIMEOUT_MS: '8000' } });
   twilioApi = await startFakeTwilioApi(account);
   channelId = await createSmsChannel({ from: '+14155550100', publicBaseUrl: hub.baseUrl, helpText: HELP_TEXT });
 });
@@ -302,7 +303,7 @@ describe('outbound SMS and delivery receipts', () => {
     expect(early.status).toBe(200);
     await waitFor(
       async () => (await count(sql`select count(*)::int as n from inbound_events where dedupe_key = ${`${sid}:delivered`} and attempts > 0`)) === 1,
-      1_500,
+      6_000,
       'the early receipt to be put back',
     );
     hold.release();
