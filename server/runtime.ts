@@ -135,6 +135,7 @@ export async function startWorkers(runtime: Runtime) {
     logger: runtime.logger,
     events: runtime.events,
     loadChannel: (id) => runtime.channels.get(id),
+    adapters: runtime.adapters,
     concurrency: config.WORKER_CONCURRENCY,
     inboundMaxAttempts: config.INBOUND_MAX_ATTEMPTS,
     outboundMaxAttempts: config.OUTBOUND_MAX_ATTEMPTS,

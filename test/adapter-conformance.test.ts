@@ -9,6 +9,13 @@ import { testRedisUrl } from './support/test-hub.js';
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
   api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+  sms_twilio: {
+    accountSid: 'AC0123456789abcdef0123456789abcdef',
+    authToken: '0123456789abcdef0123456789abcdef',
+    from: '+14155550100',
+    publicBaseUrl: 'https://sms.bank.example:8443/hub',
+    helpText: 'Card services: call 95588. Reply STOP to opt out.',
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

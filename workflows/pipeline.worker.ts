@@ -1,6 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { LoadedChannel } from '../core/channels/channel-service.js';
+import type { AdapterRegistry } from '../core/channels/contract.js';
 import type { Db } from '../core/db/client.js';
 import type { DomainEventPublisher } from '../core/events.js';
 import { findStaleInboundEvents } from '../core/inbound/inbound-events.js';
@@ -16,6 +17,7 @@ export interface PipelineWorkerDeps {
   logger: Logger;
   events: DomainEventPublisher;
   loadChannel(id: string): Promise<LoadedChannel | undefined>;
+  adapters: AdapterRegistry;
   concurrency: number;
   inboundMaxAttempts: number;
   outboundMaxAttempts: number;
@@ -52,7 +54,7 @@ export async function startPipelineWorkers(deps: PipelineWorkerDeps) {
       }
       const { eventId } = job.data as { eventId: string };
       const outcome = await processInboundEvent(
-        { db, loadChannel: deps.loadChannel, maxAttempts: deps.inboundMaxAttempts },
+        { db, loadChannel: deps.loadChannel, maxAttempts: deps.inboundMaxAttempts, adapters: deps.adapters },
         eventId,
       );
       switch (outcome.result) {

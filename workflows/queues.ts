@@ -79,8 +79,8 @@ export function createQueues(settings: QueueSettings) {
         })),
       );
     },
-    /** Enqueues one delivery attempt; the attempt number keeps a retry's job id distinct. */
-    async enqueueDelivery(messageId: string, attempt: number, delayMs = 0): Promise<void> {
+    /** Enqueues one delivery attempt; the attempt number (or key) keeps a retry's job id distinct. */
+    async enqueueDelivery(messageId: string, attempt: number | string, delayMs = 0): Promise<void> {
       await outbound.add(
         jobNames.deliverOutbound,
         { messageId },

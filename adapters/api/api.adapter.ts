@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChannelAdapter, HttpReply, NormalizedEvent, SendResult } from '../../core/channels/contract.js';
+import { contentKindOf } from '../../core/attachments/attachment-store.js';
 import { normalizeIdentityValue } from '../../core/contacts/identity.js';
 import { identityKinds } from '../../core/db/schema.js';
 import { OutboundHttpError, sendOutboundHttp } from '../../core/security/outbound-http.js';
@@ -92,7 +93,7 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
         ...(message.from.name ? { name: message.from.name } : {}),
       },
       content: {
-        kind: text ? 'text' : attachments.length === 1 ? kindOf(attachments[0]!.contentType) : 'file',
+        kind: text ? 'text' : attachments.length === 1 ? contentKindOf(attachments[0]!.contentType) : 'file',
         ...(text ? { text } : {}),
         ...(attachments.length ? { payload: { attachments } } : {}),
       },
@@ -156,8 +157,3 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
     }
   },
 };
-
-function kindOf(contentType: string | undefined): 'image' | 'audio' | 'video' | 'file' {
-  const major = contentType?.split('/')[0];
-  return major === 'image' || major === 'audio' || major === 'video' ? major : 'file';
-}

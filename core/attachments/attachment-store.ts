@@ -33,6 +33,12 @@ export async function storeAttachment(
   return row!;
 }
 
+/** The content kind of a message that is only this file. */
+export function contentKindOf(contentType: string | undefined): 'image' | 'audio' | 'video' | 'file' {
+  const major = contentType?.split('/')[0];
+  return major === 'image' || major === 'audio' || major === 'video' ? major : 'file';
+}
+
 export async function readAttachment(db: Db, id: string) {
   const [row] = await db.select().from(attachments).where(eq(attachments.id, id));
   if (!row) throw notFound('attachment', id);

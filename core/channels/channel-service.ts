@@ -156,6 +156,7 @@ export async function loadChannel(
   if (!adapter) return undefined;
   const secrets = row.secrets ? deps.secretBox.openJson(row.secrets) : {};
   const config = adapter.configSchema.parse({ ...row.config, ...secrets });
+  const ownBaseUrl = (config as { publicBaseUrl?: unknown }).publicBaseUrl;
   return {
     row,
     adapter,
@@ -163,7 +164,8 @@ export async function loadChannel(
       id: row.id,
       name: row.name,
       config,
-      publicBaseUrl: deps.runtime.publicBaseUrl,
+      // A channel reached through its own proxy knows the address its provider sees.
+      publicBaseUrl: typeof ownBaseUrl === 'string' ? ownBaseUrl : deps.runtime.publicBaseUrl,
       allowPrivateNetwork: deps.runtime.allowPrivateNetwork,
       sendTimeoutMs: deps.runtime.sendTimeoutMs,
       store: deps.runtime.storeFor(row.id),

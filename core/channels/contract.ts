@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { ContentKind, IdentityKind } from '../db/schema.js';
+import type { consentStatuses, ContentKind, IdentityKind } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api'] as const;
+export const channelTypes = ['api', 'sms_twilio'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
@@ -57,8 +57,17 @@ export interface MessageContent {
 
 export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
 
+/**
+ * Something a customer's message asks of the hub besides being stored, e.g. an SMS keyword:
+ * STOP changes consent, HELP gets an automatic answer. Applied in the transaction that stores it.
+ */
+export type MessageAction =
+  | { type: 'consent'; status: (typeof consentStatuses)[number]; source: string }
+  /** Queued as a transactional reply to the sender on the same channel. */
+  | { type: 'auto_reply'; text: string };
+
 export type NormalizedEvent =
-  | { type: 'message'; sender: SenderIdentity; content: MessageContent; providerMessageId?: string }
+  | { type: 'message'; sender: SenderIdentity; content: MessageContent; providerMessageId?: string; actions?: MessageAction[] }
   | { type: 'status'; providerMessageId: string; status: DeliveryStatus; errorCode?: string; errorMessage?: string }
   | { type: 'ignored'; reason: string };
 
@@ -67,7 +76,10 @@ export interface ChannelContext<Config> {
   id: string;
   name: string;
   config: Config;
-  /** The address providers reach the hub at (for callback URLs and signature checks). */
+  /**
+   * The address providers reach the hub at (for callback URLs and signature checks): the
+   * channel's own `publicBaseUrl` config when it has one, else the hub's PUBLIC_BASE_URL.
+   */
   publicBaseUrl: string | undefined;
   /** Whether outbound requests may reach loopback and private addresses (development and tests). */
   allowPrivateNetwork: boolean;
@@ -116,10 +128,17 @@ export interface AttachmentRef {
 
 export type SendResult =
   | { outcome: 'sent'; providerMessageId?: string }
-  /** Worth another attempt later (throttling, 5xx, network); `retryAfterMs` when the provider said when. */
-  | { outcome: 'retryable'; code: string; message: string; retryAfterMs?: number }
-  /** Will fail again the same way; `code` is the provider's own, shown to agents. */
-  | { outcome: 'permanent'; code: string; message: string }
+  /**
+   * Worth another attempt later (throttling, 5xx, network); `retryAfterMs` when the provider said
+   * when. `spendsAttempt: false` when the provider only asked to slow down (rate limit): the
+   * retry does not count against the message's attempts.
+   */
+  | { outcome: 'retryable'; code: string; message: string; retryAfterMs?: number; spendsAttempt?: false }
+  /**
+   * Will fail again the same way; `code` is the provider's own, shown to agents. `optOut` when
+   * the provider refused because the recipient opted out: the hub records it as the consent in force.
+   */
+  | { outcome: 'permanent'; code: string; message: string; optOut?: { source: string } }
   /** The request may have reached the provider: never re-sent blindly. */
   | { outcome: 'unknown'; message: string };
 

@@ -22,3 +22,16 @@ export async function currentConsent(db: Db, contactId: string, channelId: strin
     .limit(1);
   return latest?.status ?? 'opted_in';
 }
+
+/**
+ * Records a change only when it alters the consent in force, so a customer answering YES to a
+ * question, or sending STOP twice, leaves the history as it was. Returns whether it recorded.
+ */
+export async function recordConsentChange(
+  db: Db,
+  change: { contactId: string; channelId: string; status: ConsentStatus; source: string },
+): Promise<boolean> {
+  if ((await currentConsent(db, change.contactId, change.channelId)) === change.status) return false;
+  await recordConsent(db, change);
+  return true;
+}

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { LoadedChannel } from '../channels/channel-service.js';
-import { PermanentEventError, type DeliveryStatus, type NormalizedEvent } from '../channels/contract.js';
+import { PermanentEventError, type AdapterRegistry, type DeliveryStatus, type MessageAction, type NormalizedEvent } from '../channels/contract.js';
+import { recordConsentChange } from '../consents/consents.js';
 import { IdentityValueError } from '../contacts/identity.js';
 import { resolveSender } from '../contacts/resolve-contact.js';
 import { storeAttachment } from '../attachments/attachment-store.js';
@@ -8,11 +9,14 @@ import { findOrOpenConversation } from '../conversations/open-conversation.js';
 import type { Db } from '../db/client.js';
 import { attachments, inboundEvents, messages, type MessageStatus } from '../db/schema.js';
 import type { DomainEvent } from '../events.js';
+import { queueOutboundMessage } from '../messages/outbound.js';
 
 export interface InboundDeps {
   db: Db;
   loadChannel(id: string): Promise<LoadedChannel | undefined>;
   maxAttempts: number;
+  /** For automatic replies a message asks for (an SMS HELP keyword). */
+  adapters: AdapterRegistry;
 }
 
 export type InboundOutcome =
@@ -45,7 +49,7 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
         .where(eq(inboundEvents.id, eventId))
         .for('update');
       if (locked?.status !== 'pending') return { result: 'skipped', reason: 'processed concurrently' } as const;
-      const events = await applyNormalizedEvent(tx, normalized, event.channelId, eventId);
+      const events = await applyNormalizedEvent(tx, deps.adapters, normalized, event.channelId, eventId);
       await tx
         .update(inboundEvents)
         .set({ status: 'processed', processedAt: sql`now()`, error: null })
@@ -61,6 +65,7 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
 
 async function applyNormalizedEvent(
   tx: Db,
+  adapters: AdapterRegistry,
   normalized: NormalizedEvent,
   channelId: string,
   eventId: string,
@@ -96,9 +101,43 @@ async function applyNormalizedEvent(
         ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
         ...(conversation.opened ? [{ type: 'conversation.opened', ...base } as const] : []),
         { type: 'message.created', messageId: message!.id, direction: 'inbound', ...base },
+        ...(await applyMessageActions(tx, adapters, normalized.actions ?? [], { ...base, eventId })),
       ];
     }
   }
+}
+
+/** Consent changes and automatic replies a message asked for, in the transaction that stores it. */
+async function applyMessageActions(
+  tx: Db,
+  adapters: AdapterRegistry,
+  actions: MessageAction[],
+  origin: { conversationId: string; contactId: string; channelId: string; eventId: string },
+): Promise<DomainEvent[]> {
+  const events: DomainEvent[] = [];
+  for (const action of actions) {
+    if (action.type === 'consent') {
+      await recordConsentChange(tx, { contactId: origin.contactId, channelId: origin.channelId, status: action.status, source: action.source });
+      continue;
+    }
+    const reply = await queueOutboundMessage(tx, adapters, {
+      conversationId: origin.conversationId,
+      channelId: origin.channelId,
+      authorKind: 'system',
+      text: action.text,
+      // A reprocessed event finds its reply instead of queueing a second one.
+      idempotencyKey: `auto-reply:${origin.eventId}`,
+    });
+    events.push({
+      type: 'message.created',
+      messageId: reply.id,
+      conversationId: origin.conversationId,
+      contactId: origin.contactId,
+      channelId: origin.channelId,
+      direction: 'outbound',
+    });
+  }
+  return events;
 }
 
 /** Attachments stored while normalizing belong to the message from now on. */
@@ -138,12 +177,35 @@ async function applyDeliveryStatus(
       ),
     )
     .returning({ id: messages.id, conversationId: messages.conversationId });
+  if (!updated.length && (await receiptOvertookSend(tx, channelId, receipt.providerMessageId))) {
+    throw new Error(`receipt for ${receipt.providerMessageId} arrived before its send was recorded; retrying`);
+  }
   return updated.map((m) => ({
     type: 'message.status',
     messageId: m.id,
     conversationId: m.conversationId,
     status: receipt.status,
   }));
+}
+
+/**
+ * A provider may call back before the hub has stored the id its send returned. While a send is
+ * in flight on the channel and no message carries the id yet, the receipt is retried later
+ * instead of being dropped.
+ */
+async function receiptOvertookSend(tx: Db, channelId: string, providerMessageId: string): Promise<boolean> {
+  const [known] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.channelId, channelId), eq(messages.providerMessageId, providerMessageId)))
+    .limit(1);
+  if (known) return false;
+  const [inFlight] = await tx
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.channelId, channelId), eq(messages.status, 'sending')))
+    .limit(1);
+  return inFlight !== undefined;
 }
 
 async function recordFailure(

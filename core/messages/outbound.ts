@@ -2,13 +2,23 @@ import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
+import { currentConsent, recordConsentChange } from '../consents/consents.js';
 import type { Db } from '../db/client.js';
 import { channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
+/**
+ * Why a message is sent. Marketing is never delivered to a contact who opted out of the channel;
+ * transactional messages (answers to the customer, account notices) are. Stored as `payload.category`.
+ */
+export const messageCategories = ['transactional', 'marketing'] as const;
+export type MessageCategory = (typeof messageCategories)[number];
+
 export const replyInput = z.object({
   text: z.string().trim().min(1, 'text must not be empty').max(20_000),
+  /** An offer an agent adds is `marketing`; a reply is transactional when left out. */
+  category: z.enum(messageCategories).optional(),
   /** Send on this channel instead of the one the customer last wrote from. */
   channelId: z.uuid().optional(),
 });
@@ -46,6 +56,7 @@ export async function queueAgentReply(
       authorKind: 'agent',
       authorId: params.authorId,
       text: input.text,
+      category: input.category,
       idempotencyKey,
     });
     return { message, created: true };
@@ -61,6 +72,8 @@ export interface OutboundDraft {
   contentKind?: ContentKind;
   text: string | null;
   payload?: Record<string, unknown>;
+  /** Transactional when left out. */
+  category?: MessageCategory | undefined;
   /** Makes a repeated cause (a retried job, a re-run rule) queue one message; random when absent. */
   idempotencyKey?: string | undefined;
 }
@@ -100,7 +113,7 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
       authorId: draft.authorId ?? null,
       contentKind: draft.contentKind ?? 'text',
       text: draft.text,
-      payload: draft.payload ?? {},
+      payload: { ...draft.payload, ...(draft.category ? { category: draft.category } : {}) },
       status: 'queued',
       idempotencyKey: draft.idempotencyKey ?? `out:${crypto.randomUUID()}`,
     })
@@ -164,7 +177,8 @@ export interface DeliveryDeps {
 export type DeliveryOutcome =
   | { result: 'skipped'; reason: string }
   | { result: 'sent' | 'failed' | 'unknown' }
-  | { result: 'retry'; attempt: number; delayMs: number };
+  /** `attempt` keeps the retry's job id distinct from the job that ran this one. */
+  | { result: 'retry'; attempt: number | string; delayMs: number };
 
 /**
  * Delivers one queued message through its channel's adapter. The message is first claimed
@@ -187,15 +201,20 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
-  if (result.outcome === 'retryable' && message.attempts < deps.maxAttempts) {
+  const spent = !(result.outcome === 'retryable' && result.spendsAttempt === false);
+  if (result.outcome === 'retryable' && (!spent || message.attempts < deps.maxAttempts)) {
     const delayMs = result.retryAfterMs ?? backoffDelay(deps.retryBaseDelayMs, message.attempts);
+    const nextAttemptAt = new Date(Date.now() + delayMs);
     await finish(deps.db, message.id, {
       status: 'queued',
       errorCode: result.code,
       errorMessage: result.message,
-      nextAttemptAt: new Date(Date.now() + delayMs),
+      nextAttemptAt,
+      // A provider asking to slow down is not a failed attempt: the claim's count is given back.
+      ...(spent ? {} : { attempts: message.attempts - 1 }),
     });
-    return { result: 'retry', attempt: message.attempts, delayMs };
+    // Without a spent attempt the number repeats, so the time tells the next job apart.
+    return { result: 'retry', attempt: spent ? message.attempts : `${message.attempts - 1}-at-${nextAttemptAt.getTime()}`, delayMs };
   }
   switch (result.outcome) {
     case 'sent':
@@ -218,7 +237,12 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
       });
       return { result: 'failed' };
     case 'permanent':
-      await finish(deps.db, message.id, { status: 'failed', errorCode: result.code, errorMessage: result.message });
+      await deps.db.transaction(async (tx) => {
+        await finish(tx, message.id, { status: 'failed', errorCode: result.code, errorMessage: result.message });
+        if (result.optOut) {
+          await recordConsentChange(tx, { contactId: message.contactId, channelId: message.channelId, status: 'opted_out', source: result.optOut.source });
+        }
+      });
       return { result: 'failed' };
   }
 }
@@ -227,6 +251,10 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
   const channel = await deps.loadChannel(message.channelId);
   if (!channel) return { outcome: 'permanent', code: 'channel_missing', message: 'the channel no longer exists' };
   if (!channel.row.enabled) return { outcome: 'permanent', code: 'channel_disabled', message: 'the channel is disabled' };
+  // Checked at delivery, not when queued: a campaign queued yesterday must respect today's STOP.
+  if (message.payload.category === 'marketing' && (await currentConsent(deps.db, message.contactId, message.channelId)) === 'opted_out') {
+    return { outcome: 'permanent', code: 'opted_out', message: 'the contact opted out of this channel; only transactional messages reach them' };
+  }
   const [recipient] = message.identityId
     ? await deps.db
         .select({ kind: contactIdentities.kind, value: contactIdentities.value })

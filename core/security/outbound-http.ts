@@ -60,6 +60,8 @@ export interface OutboundResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The answer was longer than `maxResponseBytes` and `body` holds only its beginning. */
+  truncated: boolean;
 }
 
 /**
@@ -107,14 +109,18 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          // The peer's answer is only ever inspected for a status and a short message.
+          // Memory stays bounded whatever the peer sends; `truncated` tells the caller it was cut.
           if (size <= maxBytes) chunks.push(chunk);
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated: size > maxBytes }));
         res.on('error', reject);
       },
     );
-    req.on('socket', (socket) => socket.once('connect', () => (connected = true)));
+    req.on('socket', (socket) => {
+      // A kept-alive socket is connected already and never emits 'connect' again.
+      if (socket.connecting) socket.once('connect', () => (connected = true));
+      else connected = true;
+    });
     req.on('timeout', () => req.destroy(new OutboundHttpError(`no answer within ${request.timeoutMs} ms`, 'no-answer')));
     req.on('error', (err) => {
       if (err instanceof OutboundHttpError) return reject(err);

@@ -19,9 +19,10 @@ import {
 import { listConversations } from '../../core/conversations/conversation-queries.js';
 import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
 import { readAttachment } from '../../core/attachments/attachment-store.js';
-import { notFound } from '../../core/errors.js';
+import { HubError, notFound } from '../../core/errors.js';
 import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
+import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segments.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import type { Runtime } from '../runtime.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
@@ -100,6 +101,20 @@ const channelRoutes: ApiRoute[] = [
       if (!channel) throw notFound('channel', params.id!);
       if (!channel.adapter.testConnection) return { ok: true, message: 'this channel type has nothing to test' };
       return channel.adapter.testConnection(channel.context);
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/channels/:id/sms-segments',
+    summary: 'How a draft travels on an SMS channel: encoding (GSM-7 or UCS-2) and segments, each billed as one SMS',
+    tag: 'channels',
+    roles: allRoles,
+    body: smsDraftInput,
+    responds: { status: 200, description: '{ encoding, characters, units, segments, perSegment, remainingInLastSegment, nonGsmCharacters }' },
+    handle: async ({ runtime, params, body }) => {
+      const channel = await getChannel(channelDeps(runtime), params.id!);
+      if (channel.type !== 'sms_twilio') throw new HubError(422, 'not_sms', `channel ${channel.name} is not an SMS channel`);
+      return countSmsSegments(body.text);
     },
   }),
 ];
