@@ -23,6 +23,7 @@ import { notFound } from '../../core/errors.js';
 import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
+import { botRoutes } from './bot.routes.js';
 import type { Runtime } from '../runtime.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
@@ -260,4 +261,11 @@ const operationsRoutes: ApiRoute[] = [
   }),
 ];
 
-export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: ApiRoute[] = [
+  ...channelRoutes,
+  ...contactRoutes,
+  ...conversationRoutes,
+  ...attachmentRoutes,
+  ...operationsRoutes,
+  ...botRoutes,
+];
