@@ -10,7 +10,7 @@ function situation(text: string | null, overrides: Partial<BotSituation> = {}): 
     withPerson: false,
     failures: 0,
     text,
-    match: () => ({ articleId: 'transfer-limit', score: 0.62, question: '转账限额' }),
+    match: () => ({ articleId: 'transfer-limit', score: 0.62, relevance: 7.1 }),
     ...overrides,
   };
 }
@@ -52,7 +52,7 @@ describe('decideBotAction', () => {
   });
 
   it('counts a weak match as a failure and hands over when the limit is reached', () => {
-    const weak = { match: () => ({ articleId: 'fx-rates', score: 0.1, question: '汇率' }) };
+    const weak = { match: () => ({ articleId: 'fx-rates', score: 0.1, relevance: 1.2 }) };
     expect(decideBotAction(situation('天气', weak))).toEqual({ action: 'fallback', failures: 1 });
     expect(decideBotAction(situation('天气', { ...weak, failures: 1 }))).toEqual({
       action: 'handover',

@@ -6,7 +6,7 @@ import { notFound } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
-import { loadBotSettings } from './bot-settings.js';
+import { loadBotSettings, type BotSettings } from './bot-settings.js';
 import type { KbCache, KbSnapshot } from './kb-articles.js';
 
 export interface BotDeps {
@@ -110,7 +110,7 @@ async function applyDecision(
     trigger: BotTrigger;
     decision: BotDecision;
     kb: KbSnapshot | undefined;
-    settings: Awaited<ReturnType<typeof loadBotSettings>>;
+    settings: BotSettings;
     replyKey: string | undefined;
   },
 ): Promise<string | undefined> {
@@ -210,7 +210,6 @@ export async function suggestArticles(deps: { db: Db; kb: KbCache }, conversatio
         articleId: article.id,
         title: article.title,
         score: match.score,
-        matchedQuestion: match.question,
         answer: article.channelAnswers[conversation.channelType ?? ''] ?? article.answer,
         tags: article.tags,
       },

@@ -21,7 +21,7 @@ export const botSettingsSchema = z.object({
   handoverKeywords: z.array(keyword).max(50),
   /** Questions the bot could not answer before it hands over by itself. */
   maxFailures: z.number().int().min(1).max(10),
-  /** Cosine similarity (0..1) a match needs before the bot answers with it. */
+  /** The confidence (0..1, see the matcher) a match needs before the bot answers with it. */
   confidenceThreshold: z.number().min(0).max(1),
   /** Appended to every answer, so the customer knows how to reach a person. */
   offerText: replyText,
@@ -41,7 +41,7 @@ export const defaultBotSettings: BotSettings = {
   enabled: false,
   handoverKeywords: ['转人工', '人工', '人工客服', 'agent', 'human'],
   maxFailures: 2,
-  confidenceThreshold: 0.3,
+  confidenceThreshold: 0.25,
   offerText: '如需人工服务，请回复“转人工”。/ Reply "agent" to talk to a person.',
   fallbackText: '抱歉，我没有找到相关答案，请换个说法再问一次，或回复“转人工”。/ Sorry, I could not find an answer. Please rephrase, or reply "agent" to talk to a person.',
   handoverText: '正在为您转接人工客服，请稍候。/ Connecting you to a person, please wait.',

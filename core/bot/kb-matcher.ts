@@ -10,10 +10,13 @@ export interface MatchableArticle {
 
 export interface ArticleMatch {
   articleId: string;
-  /** Cosine similarity with the closest question variant, 0..1; comparable to the confidence threshold. */
+  /** BM25 relevance: orders the candidates of one query, not comparable across queries. */
+  relevance: number;
+  /**
+   * 0..1, comparable to the confidence threshold: the share of the query's weight the article
+   * covers, lowered when the runner-up is nearly as relevant (an ambiguous question).
+   */
   score: number;
-  /** The question variant that matched best. */
-  question: string;
 }
 
 // Words that carry no topic in a service question; they would otherwise pull every query
@@ -58,73 +61,69 @@ export function extractFeatures(text: string, weights: FeatureWeights = defaultF
   return features;
 }
 
-interface IndexedVariant {
-  articleId: string;
-  question: string;
-  vector: Map<string, number>;
-  norm: number;
-}
-
-/**
- * A TF-IDF index over every question variant of every article. Document frequency counts
- * articles, not variants, so a word all the variants of one article repeat still identifies it.
- */
+/** Matches customer text against the articles it was built from. */
 export interface KbIndex {
   match(text: string, limit?: number): ArticleMatch[];
   readonly size: number;
 }
 
-export function buildKbIndex(articles: MatchableArticle[], weights: FeatureWeights = defaultFeatureWeights): KbIndex {
-  const variantFeatures = articles.flatMap((article) =>
-    [article.title, ...article.questions, ...article.tags]
-      .filter((q) => q.trim())
-      .map((question) => ({ articleId: article.id, question, features: extractFeatures(question, weights) })),
-  );
-  const articleFeatures = new Map<string, Set<string>>();
-  for (const v of variantFeatures) {
-    const seen = articleFeatures.get(v.articleId) ?? new Set<string>();
-    for (const key of v.features.keys()) seen.add(key);
-    articleFeatures.set(v.articleId, seen);
-  }
-  const df = new Map<string, number>();
-  for (const keys of articleFeatures.values()) for (const key of keys) df.set(key, (df.get(key) ?? 0) + 1);
-  const total = Math.max(1, articleFeatures.size);
-  const idf = (key: string) => Math.log(1 + (total + 1) / ((df.get(key) ?? 0) + 0.5));
+// Standard BM25 constants; the benchmark found nothing better worth a knob.
+const k1 = 1.2;
+const b = 0.75;
+// How much a close runner-up lowers the confidence: at 0.5 a tie halves it.
+const ambiguityPenalty = 0.5;
 
-  const vectorize = (features: Map<string, number>) => {
-    const vector = new Map<string, number>();
-    let sum = 0;
-    for (const [key, tf] of features) {
-      const value = (1 + Math.log(tf)) * idf(key);
-      vector.set(key, value);
-      sum += value * value;
+/**
+ * BM25 over one document per article (title, every question variant and tags pooled): pooling
+ * lets a question that borrows words from two variants still find its article, which matching
+ * variant by variant missed (see bench/bot/RESULTS.md).
+ */
+export function buildKbIndex(articles: MatchableArticle[], weights: FeatureWeights = defaultFeatureWeights): KbIndex {
+  const documents = articles.map((article) => {
+    const features = new Map<string, number>();
+    for (const text of [article.title, ...article.questions, ...article.tags]) {
+      for (const [key, tf] of extractFeatures(text, weights)) features.set(key, (features.get(key) ?? 0) + tf);
     }
-    return { vector, norm: Math.sqrt(sum) };
+    let length = 0;
+    for (const tf of features.values()) length += tf;
+    return { articleId: article.id, features, length };
+  });
+  const df = new Map<string, number>();
+  for (const doc of documents) for (const key of doc.features.keys()) df.set(key, (df.get(key) ?? 0) + 1);
+  const total = documents.length;
+  const averageLength = documents.reduce((sum, doc) => sum + doc.length, 0) / Math.max(1, total);
+  const idf = (key: string) => {
+    const n = df.get(key) ?? 0;
+    return Math.log(1 + (total - n + 0.5) / (n + 0.5));
   };
-  const variants: IndexedVariant[] = variantFeatures.map((v) => ({ articleId: v.articleId, question: v.question, ...vectorize(v.features) }));
 
   return {
     size: articles.length,
     match(text, limit = 3) {
-      const query = vectorize(extractFeatures(text, weights));
-      if (!query.norm) return [];
-      const best = new Map<string, ArticleMatch>();
-      for (const variant of variants) {
-        if (!variant.norm) continue;
-        let dot = 0;
-        for (const [key, value] of query.vector) {
-          const other = variant.vector.get(key);
-          if (other) dot += value * other;
-        }
-        if (!dot) continue;
-        const score = dot / (query.norm * variant.norm);
-        const current = best.get(variant.articleId);
-        if (!current || score > current.score) best.set(variant.articleId, { articleId: variant.articleId, score, question: variant.question });
-      }
-      return [...best.values()]
-        .sort((a, b) => b.score - a.score)
-        .slice(0, limit)
-        .map((m) => ({ ...m, score: Math.round(m.score * 1000) / 1000 }));
+      const query = [...extractFeatures(text, weights)].map(([key, weight]) => ({ key, weight: weight * idf(key) }));
+      const queryMass = query.reduce((sum, q) => sum + q.weight, 0);
+      if (!queryMass) return [];
+      const scored = documents
+        .map((doc) => {
+          let relevance = 0;
+          let covered = 0;
+          for (const { key, weight } of query) {
+            const tf = doc.features.get(key);
+            if (!tf) continue;
+            covered += weight;
+            relevance += (weight * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * doc.length) / averageLength));
+          }
+          return { articleId: doc.articleId, relevance, coverage: covered / queryMass };
+        })
+        .filter((m) => m.relevance > 0)
+        .sort((x, y) => y.relevance - x.relevance);
+      return scored.slice(0, limit).map((m, i) => {
+        const next = scored[i + 1];
+        const ambiguity = next ? ambiguityPenalty * (next.relevance / m.relevance) : 0;
+        return { articleId: m.articleId, relevance: round(m.relevance), score: round(m.coverage * (1 - ambiguity)) };
+      });
     },
   };
 }
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
