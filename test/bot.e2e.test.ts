@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBotTurn } from '../core/bot/bot-responder.js';
 import { createApiToken, createUser } from '../core/users/users.js';
 import { eventsChannel } from '../workflows/events.js';
 import { startCallbackServer } from './support/callback-server.js';
@@ -156,6 +157,30 @@ describe('knowledge-base bot on a channel with the bot enabled', () => {
     const [reply] = await waitFor(async () => deliveredTo(conversationId).length > 0 && deliveredTo(conversationId), 10_000, 'answer');
     expect(reply.text).toContain('积存金：手机银行-贵金属，1 克起。');
     expect(reply.text).not.toContain('起存 1 克');
+  });
+});
+
+describe('retried bot turns', () => {
+  it('a turn run again for the same customer message sends nothing new, counts no second failure and announces no second handover', async () => {
+    const conversationId = await customerSays(botChannel, '+8613811110009', '附近有什么好吃的');
+    await waitFor(async () => deliveredTo(conversationId).length === 1, 10_000, 'fallback');
+    await customerSays(botChannel, '+8613811110009', '人工');
+    await waitFor(async () => handoversOf(conversationId).length === 1, 10_000, 'handover');
+    await waitFor(async () => (await hub.api('GET', `/api/v1/conversations/${conversationId}/bot`)).body.state === 'handed_over', 10_000, 'state');
+    const before = await messagesOf(conversationId);
+
+    const deps = { db: hub.runtime.database.db, adapters: hub.runtime.adapters, kb: hub.runtime.kb };
+    const inbound = await hub.runtime.database.query<{ id: string }>(
+      sql`select id from messages where conversation_id = ${conversationId} and direction = 'inbound' order by seq`,
+    );
+    for (const { id } of inbound) {
+      const events = await runBotTurn(deps, { conversationId, channelId: botChannel.id, messageId: id });
+      expect(events.map((e) => e.type)).toEqual(['message.created']);
+    }
+    expect(await messagesOf(conversationId)).toEqual(before);
+    expect((await hub.api('GET', `/api/v1/conversations/${conversationId}/bot`)).body).toMatchObject({ failures: 1, handoverReason: 'customer_request' });
+    await settle();
+    expect(handoversOf(conversationId)).toHaveLength(1);
   });
 });
 

@@ -2,7 +2,7 @@ import { and, desc, eq, isNull, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
 import { botSessions, channels, conversations, messages } from '../db/schema.js';
-import { notFound } from '../errors.js';
+import { HubError, notFound } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
@@ -116,15 +116,22 @@ async function applyDecision(
 ): Promise<string | undefined> {
   const { trigger, decision, settings } = turn;
   const reply = async (text: string, payload: Record<string, unknown>) => {
-    const message = await queueOutboundMessage(tx, adapters, {
-      conversationId: trigger.conversationId,
-      channelId: trigger.channelId,
-      authorKind: 'bot',
-      text,
-      payload: { bot: payload },
-      idempotencyKey: turn.replyKey,
-    });
-    return message.id;
+    try {
+      const message = await queueOutboundMessage(tx, adapters, {
+        conversationId: trigger.conversationId,
+        channelId: trigger.channelId,
+        authorKind: 'bot',
+        text,
+        payload: { bot: payload },
+        idempotencyKey: turn.replyKey,
+      });
+      return message.id;
+    } catch (error) {
+      // A customer the channel cannot reach (or a channel just disabled) gets no reply, but the
+      // decision still stands: a handover must not wait on a message nobody can receive.
+      if (error instanceof HubError) return undefined;
+      throw error;
+    }
   };
   switch (decision.action) {
     case 'silent':
