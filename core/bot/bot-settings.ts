@@ -48,7 +48,7 @@ export const defaultBotSettings: BotSettings = {
   urgentRules: [{ keywords: ['冻结', '挂失', '盗刷', 'fraud', 'stolen'], priority: 2 }],
 };
 
-/** Stored settings over the defaults; a field stored before a default existed keeps working. */
+/** Stored settings over the defaults, so a setting added in a later release has its default on channels saved before it. */
 export function resolveBotSettings(stored: { enabled: boolean; settings: Record<string, unknown> } | undefined): BotSettings {
   if (!stored) return defaultBotSettings;
   const parsed = botSettingsSchema.partial().safeParse(stored.settings);

@@ -22,7 +22,7 @@ export interface ArticleMatch {
 // Words that carry no topic in a service question; they would otherwise pull every query
 // towards the articles that happen to phrase their variants the same way.
 const stopwords = new Set([
-  ...'的 了 吗 呢 吧 啊 呀 么 我 你 您 他 她 它 我们 是 在 有 要 想 请 请问 一下 怎么 怎么样 怎样 如何 什么 可以 能 能否 会 还 就 都 也 和 与 及 或 这 那 这个 那个 哪 哪里 为什么 为何 多少 几 个 下 吗? 谢谢 你好 您好 麻烦 帮 帮我 给 让 被 把 对 从 到 时 时候 现在 已经 需要 应该 是否 不 没 没有'.split(' '),
+  ...'的 了 吗 呢 吧 啊 呀 么 我 你 您 他 她 它 我们 是 在 有 要 想 请 请问 一下 怎么 怎么样 怎样 如何 什么 可以 能 能否 会 还 就 都 也 和 与 及 或 这 那 这个 那个 哪 哪里 为什么 为何 多少 几 个 下 谢谢 你好 您好 麻烦 帮 帮我 给 让 被 把 对 从 到 时 时候 现在 已经 需要 应该 是否 不 没 没有'.split(' '),
   ...'a an the i my me we our you your is are am was were be been do does did can could would should will how what when where why which who to of for in on at by with from and or it this that there please hi hello need want get have has any about'.split(' '),
 ]);
 
@@ -64,10 +64,9 @@ export function extractFeatures(text: string, weights: FeatureWeights = defaultF
 /** Matches customer text against the articles it was built from. */
 export interface KbIndex {
   match(text: string, limit?: number): ArticleMatch[];
-  readonly size: number;
 }
 
-// Standard BM25 constants; the benchmark found nothing better worth a knob.
+// The usual BM25 constants (term-frequency saturation, length normalization).
 const k1 = 1.2;
 const b = 0.75;
 // How much a close runner-up lowers the confidence: at 0.5 a tie halves it.
@@ -98,7 +97,6 @@ export function buildKbIndex(articles: MatchableArticle[], weights: FeatureWeigh
   };
 
   return {
-    size: articles.length,
     match(text, limit = 3) {
       const query = [...extractFeatures(text, weights)].map(([key, weight]) => ({ key, weight: weight * idf(key) }));
       const queryMass = query.reduce((sum, q) => sum + q.weight, 0);

@@ -93,7 +93,7 @@ export const botRoutes: ApiRoute[] = [
     tag: 'conversations',
     roles: staffRoles,
     query: z.object({ limit: z.coerce.number().int().min(1).max(10).default(3) }),
-    responds: { status: 200, description: '{ messageId, text, items: [{ articleId, title, score, relevance, answer, tags }] }' },
+    responds: { status: 200, description: '{ messageId, text, items: [{ articleId, title, score, answer, tags }] }' },
     handle: ({ runtime, params, query }) => suggestArticles({ db: runtime.database.db, kb: runtime.kb }, params.id!, query.limit),
   }),
   defineRoute({
