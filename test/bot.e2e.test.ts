@@ -289,7 +289,7 @@ describe('knowledge-base and bot settings administration', () => {
     expect(audit.at(-1)!.details.fields.sort()).toEqual(['confidenceThreshold', 'handoverKeywords']);
   });
 
-  it('lets agents read articles and suggestions but not change articles or settings', async () => {
+  it('lets agents read articles but not change them, and only admins change bot settings', async () => {
     const agent = await tokenFor('agent', 'agent.kb@bank.test');
     expect((await hub.api('GET', '/api/v1/kb/articles', undefined, as(agent))).status).toBe(200);
     const create = await hub.api('POST', '/api/v1/kb/articles', { title: 'x', questions: ['q'], answer: 'y' }, as(agent));
