@@ -4,11 +4,13 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { adapters } from '../adapters/registry.js';
+import { createKbCache, type KbCache } from '../core/bot/kb-articles.js';
 import { createChannelCache, type ChannelCache } from '../core/channels/channel-service.js';
 import { ConfigError, type Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db/client.js';
 import type { DomainEventPublisher } from '../core/events.js';
 import { SecretBox } from '../core/security/secret-box.js';
+import { createBotHandler } from '../workflows/bot.handler.js';
 import { createChannelStore } from '../workflows/channel-store.js';
 import { createEventPublisher } from '../workflows/events.js';
 import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
@@ -28,6 +30,8 @@ export interface Runtime {
   secretBox: SecretBox;
   channels: ChannelCache;
   adapters: typeof adapters;
+  /** The knowledge-base index, rebuilt when articles change. */
+  kb: KbCache;
   close(): Promise<void>;
 }
 
@@ -110,6 +114,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     secretBox,
     channels,
     adapters,
+    kb: createKbCache(database.db),
     async close() {
       await queues.close();
       redis.disconnect();
@@ -120,8 +125,8 @@ export async function createRuntime(config: Config, logger = createLogger(config
 }
 
 /** Everything that reacts to domain events in a worker; a feature adds its handler here. */
-function domainEventHandlers(_runtime: Runtime): DomainEventHandler[] {
-  return [];
+function domainEventHandlers(runtime: Runtime): DomainEventHandler[] {
+  return [createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events })];
 }
 
 /** Starts this process's workers on the runtime's connections, tuned by the configuration. */

@@ -322,3 +322,61 @@ export const consents = pgTable(
     check('consents_status_check', inList('status', consentStatuses)),
   ],
 );
+
+/**
+ * Knowledge-base articles the bot answers from and agents are offered. `questions` are the ways
+ * customers ask (any language or script); `channelAnswers` holds shorter or adapted answers per
+ * channel type (an SMS cannot carry what a web chat can).
+ */
+export const kbArticles = pgTable(
+  'kb_articles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    title: text('title').notNull(),
+    questions: jsonb('questions').$type<string[]>().notNull(),
+    answer: text('answer').notNull(),
+    channelAnswers: jsonb('channel_answers').$type<Record<string, string>>().notNull().default({}),
+    tags: jsonb('tags').$type<string[]>().notNull().default([]),
+    enabled: boolean('enabled').notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('kb_articles_updated_idx').on(t.updatedAt)],
+);
+
+/** A channel's bot settings; a channel without a row uses the defaults (bot off). */
+export const botSettings = pgTable('bot_settings', {
+  channelId: uuid('channel_id')
+    .primaryKey()
+    .references(() => channels.id),
+  enabled: boolean('enabled').notNull(),
+  /** The other settings, validated by the bot's schema and merged over its defaults. */
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  updatedAt: updatedAt(),
+});
+
+export const botSessionStates = ['active', 'handed_over'] as const;
+
+/**
+ * The bot's part of a conversation: how often it failed and whether it handed over. The
+ * handover is announced once: `announce_claimed_at` leases the announcement to one worker and
+ * `announced_at` records that the event went out.
+ */
+export const botSessions = pgTable(
+  'bot_sessions',
+  {
+    conversationId: uuid('conversation_id')
+      .primaryKey()
+      .references(() => conversations.id),
+    state: text('state', { enum: botSessionStates }).notNull().default('active'),
+    failures: integer('failures').notNull().default(0),
+    handoverReason: text('handover_reason'),
+    handoverPriority: smallint('handover_priority'),
+    handedOverAt: timestamp('handed_over_at', { withTimezone: true }),
+    announceClaimedAt: timestamp('announce_claimed_at', { withTimezone: true }),
+    announcedAt: timestamp('announced_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  () => [check('bot_sessions_state_check', inList('state', botSessionStates))],
+);

@@ -24,6 +24,7 @@ import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segments.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
+import { botRoutes } from './bot.routes.js';
 import type { Runtime } from '../runtime.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
@@ -275,4 +276,11 @@ const operationsRoutes: ApiRoute[] = [
   }),
 ];
 
-export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: ApiRoute[] = [
+  ...channelRoutes,
+  ...contactRoutes,
+  ...conversationRoutes,
+  ...attachmentRoutes,
+  ...operationsRoutes,
+  ...botRoutes,
+];
