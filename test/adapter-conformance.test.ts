@@ -9,6 +9,15 @@ import { testRedisUrl } from './support/test-hub.js';
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
   api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+  wechat: {
+    appId: 'wx5823bf96d3bd56c7',
+    appSecret: '0123456789abcdef0123456789abcdef',
+    token: 'QDG6eK',
+    encodingAESKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
+    previousEncodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    apiBaseUrl: 'https://api.weixin.qq.com',
+    templates: { 'card-blocked': { templateId: 'tmpl-1', variables: ['first', 'keyword1'] } },
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

@@ -1,0 +1,115 @@
+import type { OutboundMessage, ReachFacts, ReachVerdict, SendResult } from '../../core/channels/contract.js';
+import { OutboundHttpError } from '../../core/security/outbound-http.js';
+import { postJson, WechatApiError, type WechatChannel, type WechatJsonAnswer } from './wechat-api.js';
+
+/** WeChat accepts customer-service messages only this long after the customer's last interaction. */
+export const SERVICE_WINDOW_MS = 48 * 3_600_000;
+const PAUSE_KEY = 'sends-paused-until';
+
+// -1 is "system busy". Any other errcode fails again the same way, notably 45015 (outside the
+// 48-hour window) and 45047 (the reply quota for this customer is spent).
+const retryableCodes = new Set([-1]);
+const DAILY_QUOTA_REACHED = 45009;
+
+export function canReachWechat(facts: ReachFacts): ReachVerdict {
+  // Template messages are how an account reaches a customer outside the window.
+  if (facts.contentKind === 'template') return { ok: true };
+  if (facts.lastInboundAt && facts.now.getTime() - facts.lastInboundAt.getTime() < SERVICE_WINDOW_MS) return { ok: true };
+  return {
+    ok: false,
+    reason:
+      'the WeChat 48-hour customer-service window is closed: the customer has not written or tapped anything on this account for 48 hours. ' +
+      'Send a configured template message (POST /api/v1/conversations/{id}/template-messages) or reply on another channel.',
+  };
+}
+
+/** The next midnight in China (UTC+8, no daylight saving), when WeChat resets daily API quotas. */
+function nextQuotaReset(now: Date): Date {
+  const beijing = new Date(now.getTime() + 8 * 3_600_000);
+  return new Date(Date.UTC(beijing.getUTCFullYear(), beijing.getUTCMonth(), beijing.getUTCDate() + 1) - 8 * 3_600_000);
+}
+
+type Request = { path: string; body: Record<string, unknown> } | { error: SendResult };
+
+function buildRequest(message: OutboundMessage, channel: WechatChannel): Request {
+  const touser = message.recipient.value;
+  if (message.recipient.kind !== 'wechat_openid') {
+    return { error: { outcome: 'permanent', code: 'unreachable', message: `WeChat delivers to an openid, not to a ${message.recipient.kind}` } };
+  }
+  if (message.contentKind === 'template') {
+    const requested = message.payload.template as { name?: string; variables?: Record<string, string>; url?: string } | undefined;
+    const template = requested?.name ? channel.config.templates[requested.name] : undefined;
+    if (!requested?.name || !template) {
+      return { error: { outcome: 'permanent', code: 'unknown_template', message: `this channel has no template named ${requested?.name ?? '(none)'}` } };
+    }
+    const variables = requested.variables ?? {};
+    const missing = template.variables.filter((name) => !(name in variables));
+    if (missing.length) {
+      return { error: { outcome: 'permanent', code: 'template_variables', message: `template ${requested.name} needs ${missing.join(', ')}` } };
+    }
+    const url = requested.url ?? template.url;
+    return {
+      path: 'cgi-bin/message/template/send',
+      body: {
+        touser,
+        template_id: template.templateId,
+        ...(url ? { url } : {}),
+        data: Object.fromEntries(template.variables.map((name) => [name, { value: variables[name] }])),
+        client_msg_id: message.id,
+      },
+    };
+  }
+  const link = message.payload.link as { title?: string; description?: string; url?: string; pictureUrl?: string } | undefined;
+  if (message.contentKind === 'link' && link?.url) {
+    const article = { title: link.title ?? message.text ?? link.url, description: link.description ?? '', url: link.url, picurl: link.pictureUrl ?? '' };
+    return { path: 'cgi-bin/message/custom/send', body: { touser, msgtype: 'news', news: { articles: [article] } } };
+  }
+  if (message.text) return { path: 'cgi-bin/message/custom/send', body: { touser, msgtype: 'text', text: { content: message.text } } };
+  return { error: { outcome: 'permanent', code: 'unsupported_content', message: `WeChat sending of ${message.contentKind} messages is not supported` } };
+}
+
+async function mapAnswer(answer: WechatJsonAnswer, channel: WechatChannel): Promise<SendResult> {
+  if (answer.status >= 500) return { outcome: 'retryable', code: `HTTP_${answer.status}`, message: `WeChat answered HTTP ${answer.status}` };
+  if (answer.status !== 200) return { outcome: 'permanent', code: `HTTP_${answer.status}`, message: `WeChat answered HTTP ${answer.status}` };
+  const { errcode, errmsg } = answer;
+  if (errcode === 0) {
+    const msgid = answer.body.msgid;
+    return { outcome: 'sent', ...(msgid !== undefined ? { providerMessageId: String(msgid) } : {}) };
+  }
+  const message = `WeChat error ${errcode}: ${errmsg}`;
+  if (errcode === DAILY_QUOTA_REACHED) {
+    const until = nextQuotaReset(new Date());
+    await channel.store.set(PAUSE_KEY, until.toISOString(), until.getTime() - Date.now());
+    channel.logger?.error({ errcode, errmsg, pausedUntil: until.toISOString() }, 'WeChat daily API quota reached: sends on this channel are paused until the quota resets');
+    return { outcome: 'retryable', code: String(errcode), message, retryAfterMs: until.getTime() - Date.now() };
+  }
+  if (retryableCodes.has(errcode)) return { outcome: 'retryable', code: String(errcode), message };
+  return { outcome: 'permanent', code: String(errcode), message };
+}
+
+export async function sendWechatMessage(message: OutboundMessage, channel: WechatChannel): Promise<SendResult> {
+  const pausedUntil = await channel.store.get(PAUSE_KEY);
+  const waitMs = pausedUntil ? Date.parse(pausedUntil) - Date.now() : 0;
+  if (waitMs > 0) {
+    return { outcome: 'retryable', code: String(DAILY_QUOTA_REACHED), message: `sends on this channel are paused until ${pausedUntil} (daily API quota)`, retryAfterMs: waitMs };
+  }
+  const request = buildRequest(message, channel);
+  if ('error' in request) return request.error;
+  try {
+    return await mapAnswer(await postJson(channel, request.path, request.body), channel);
+  } catch (error) {
+    if (error instanceof WechatApiError) {
+      // The token could not be had: bad AppID/AppSecret or an IP not on the account's allow list.
+      return error.errcode === -1
+        ? { outcome: 'retryable', code: 'token_unavailable', message: error.message }
+        : { outcome: 'permanent', code: String(error.errcode), message: `could not get an access_token: ${error.message}` };
+    }
+    if (error instanceof OutboundHttpError) {
+      if (error.kind === 'blocked') return { outcome: 'permanent', code: 'api_blocked', message: error.message };
+      if (error.kind === 'unreachable') return { outcome: 'retryable', code: 'api_unreachable', message: error.message };
+      // Customer-service sends carry no idempotency key: a request that may have arrived is not repeated.
+      return { outcome: 'unknown', message: error.message };
+    }
+    throw error;
+  }
+}
