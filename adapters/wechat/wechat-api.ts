@@ -1,5 +1,5 @@
 import type { ChannelContext } from '../../core/channels/contract.js';
-import { sendOutboundHttp, type OutboundResponse } from '../../core/security/outbound-http.js';
+import { OutboundHttpError, sendOutboundHttp, type OutboundResponse } from '../../core/security/outbound-http.js';
 import type { WechatChannelConfig } from './wechat.config.js';
 
 export type WechatChannel = ChannelContext<WechatChannelConfig>;
@@ -51,19 +51,7 @@ export function readJson(response: OutboundResponse): WechatJsonAnswer {
  * refused the current one.
  */
 async function fetchStableToken(channel: WechatChannel, forceRefresh: boolean): Promise<string> {
-  const response = await sendOutboundHttp({
-    url: url(channel, 'cgi-bin/stable_token'),
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      grant_type: 'client_credential',
-      appid: channel.config.appId,
-      secret: channel.config.appSecret,
-      force_refresh: forceRefresh,
-    }),
-    timeoutMs: channel.sendTimeoutMs,
-    allowPrivate: channel.allowPrivateNetwork,
-  });
+  const response = await requestStableToken(channel, forceRefresh);
   const answer = readJson(response);
   const token = answer.body.access_token;
   const expiresIn = Number(answer.body.expires_in);
@@ -73,6 +61,28 @@ async function fetchStableToken(channel: WechatChannel, forceRefresh: boolean): 
   const ttlMs = Math.max(expiresIn - TOKEN_EXPIRY_MARGIN_S, 60) * 1000;
   await channel.store.set(TOKEN_KEY, token, ttlMs);
   return token;
+}
+
+async function requestStableToken(channel: WechatChannel, forceRefresh: boolean): Promise<OutboundResponse> {
+  try {
+    return await sendOutboundHttp({
+      url: url(channel, 'cgi-bin/stable_token'),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'client_credential',
+        appid: channel.config.appId,
+        secret: channel.config.appSecret,
+        force_refresh: forceRefresh,
+      }),
+      timeoutMs: channel.sendTimeoutMs,
+      allowPrivate: channel.allowPrivateNetwork,
+    });
+  } catch (error) {
+    // A lost token request is harmless to repeat, unlike a lost message send.
+    if (error instanceof OutboundHttpError && error.kind === 'no-answer') throw new WechatApiError(-1, error.message);
+    throw error;
+  }
 }
 
 const TOKEN_LOCK = { ttlMs: 15_000, waitMs: 20_000 };

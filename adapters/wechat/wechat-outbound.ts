@@ -110,6 +110,7 @@ export async function sendWechatMessage(message: OutboundMessage, channel: Wecha
       // Customer-service sends carry no idempotency key: a request that may have arrived is not repeated.
       return { outcome: 'unknown', message: error.message };
     }
-    throw error;
+    // Anything else (a token lock held too long, Redis down) stopped the send before it left.
+    return { outcome: 'retryable', code: 'token_unavailable', message: (error as Error).message };
   }
 }
