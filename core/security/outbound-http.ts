@@ -114,7 +114,12 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         res.on('error', reject);
       },
     );
-    req.on('socket', (socket) => socket.once('connect', () => (connected = true)));
+    // A kept-alive socket is connected already and never emits 'connect' again: waiting for it
+    // would leak a listener per request and call a request that reached the peer "unreachable".
+    req.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => (connected = true));
+      else connected = true;
+    });
     req.on('timeout', () => req.destroy(new OutboundHttpError(`no answer within ${request.timeoutMs} ms`, 'no-answer')));
     req.on('error', (err) => {
       if (err instanceof OutboundHttpError) return reject(err);
