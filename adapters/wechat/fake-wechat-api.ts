@@ -21,6 +21,21 @@ interface Media {
   asVideoLink?: boolean;
 }
 
+/** The one file part (`media`) of a multipart/form-data upload. */
+function parseUpload(raw: Buffer, boundary: string): Media | undefined {
+  const start = raw.indexOf(`--${boundary}\r\n`);
+  const headersEnd = raw.indexOf('\r\n\r\n', start);
+  const end = raw.indexOf(`\r\n--${boundary}--`, headersEnd);
+  if (start < 0 || headersEnd < 0 || end < 0) return undefined;
+  const headers = raw.subarray(start, headersEnd).toString('utf8');
+  if (!/name="media"/.test(headers)) return undefined;
+  return {
+    data: raw.subarray(headersEnd + 4, end),
+    contentType: /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1] ?? 'application/octet-stream',
+    fileName: /filename="([^"]*)"/.exec(headers)?.[1] ?? '',
+  };
+}
+
 const errmsgs: Record<number, string> = {
   40001: 'invalid credential, access_token is invalid or not latest',
   40007: 'invalid media_id',
@@ -65,12 +80,20 @@ export async function startFakeWechatApi(credentials: { appId: string; appSecret
     req.on('end', () => {
       const url = new URL(req.url!, 'http://fake');
       const query = Object.fromEntries(url.searchParams);
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const upload = /boundary=(.+)$/.exec(req.headers['content-type'] ?? '');
       let body: Record<string, unknown> | null = null;
-      try {
-        body = raw ? (JSON.parse(raw) as Record<string, unknown>) : null;
-      } catch {
-        return json(res, { errcode: 47001, errmsg: 'data format error' });
+      let uploaded: Media | undefined;
+      if (upload) {
+        uploaded = parseUpload(raw, upload[1]!);
+        if (!uploaded) return json(res, { errcode: 41005, errmsg: 'media data missing' });
+        body = { fileName: uploaded.fileName, contentType: uploaded.contentType, size: uploaded.data.length };
+      } else {
+        try {
+          body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : null;
+        } catch {
+          return json(res, { errcode: 47001, errmsg: 'data format error' });
+        }
       }
       const record = (answered: number) => calls.push({ path: url.pathname, query, body, answered });
       const fail = (errcode: number) => {
@@ -116,6 +139,13 @@ export async function startFakeWechatApi(credentials: { appId: string; appSecret
           if (typeof body?.touser !== 'string' || typeof body.template_id !== 'string') return fail(44002);
           record(0);
           return json(res, { errcode: 0, errmsg: 'ok', msgid: 200_228_332 + calls.length });
+        case '/cgi-bin/media/upload': {
+          if (!uploaded || query.type !== 'image') return fail(40004);
+          const mediaId = `upload-${randomBytes(16).toString('base64url')}`;
+          media.set(mediaId, uploaded);
+          record(0);
+          return json(res, { type: 'image', media_id: mediaId, created_at: Math.floor(Date.now() / 1000) });
+        }
         case '/cgi-bin/media/get': {
           const file = media.get(query.media_id ?? '');
           if (!file) return fail(40007);
@@ -160,6 +190,8 @@ export async function startFakeWechatApi(credentials: { appId: string; appSecret
     addMedia(id: string, file: Media) {
       media.set(id, file);
     },
+    /** A file uploaded through media/upload (or added), as WeChat holds it. */
+    media: (id: string) => media.get(id),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAttachment, storeAttachment } from '../../core/attachments/attachment-store.js';
 import type { OutboundMessage } from '../../core/channels/contract.js';
+import { queueOutboundMessage } from '../../core/messages/outbound.js';
 import { startTestHub, waitFor, type TestHub } from '../../test/support/test-hub.js';
 import { startFakeWechatApi, type FakeWechatApi } from './fake-wechat-api.js';
 import { deliverPush, plaintextPush } from './fake-wechat-push.js';
@@ -58,6 +60,7 @@ async function finalStatus(messageId: string, status: string, timeoutMs = 10_000
   }, timeoutMs, `message ${status}`);
 }
 
+const sendTools = () => ({ readAttachment: (id: string) => readAttachment(hub.runtime.database.db, id) });
 const sendsTo = (openid: string, path = CUSTOM_SEND) => wechatApi.callsTo(path).filter((c) => c.body?.touser === openid);
 const tokenFetches = () => wechatApi.callsTo('/cgi-bin/stable_token').length;
 
@@ -128,7 +131,7 @@ describe('customer-service messages', () => {
       payload: {},
       recipient: { kind: 'wechat_openid', value: openid },
     });
-    const sendFifty = () => Promise.all(Array.from({ length: 50 }, (_, i) => channel.adapter.send(message(i), channel.context)));
+    const sendFifty = () => Promise.all(Array.from({ length: 50 }, (_, i) => channel.adapter.send(message(i), channel.context, sendTools())));
 
     // The cached token lapsed in the store.
     await channel.context.store.delete('access-token');
@@ -157,6 +160,7 @@ describe('customer-service messages', () => {
         recipient: { kind: 'wechat_openid', value: openid },
       },
       channel.context,
+      sendTools(),
     );
     expect(result).toEqual({ outcome: 'sent' });
     expect(sendsTo(openid)[0]!.body).toEqual({
@@ -164,6 +168,37 @@ describe('customer-service messages', () => {
       msgtype: 'news',
       news: { articles: [{ title: '信用卡还款指南', description: '三步完成还款', url: 'https://bank.example/repay', picurl: 'https://bank.example/repay.png' }] },
     });
+  });
+
+  it('an image message is uploaded through media/upload once and sent as an image', async () => {
+    const { conversationId, openid } = await openConversation();
+    const png = Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), randomBytes(3000)]);
+    const attachment = await storeAttachment(hub.runtime.database.db, { data: png, contentType: 'image/png', fileName: '还款二维码.png', channelId });
+    // Agents have no attachment upload in the REST API yet; a bot or campaign queues such a message like this.
+    const message = await hub.runtime.database.db.transaction((tx) =>
+      queueOutboundMessage(tx, hub.runtime.adapters, {
+        conversationId,
+        authorKind: 'bot',
+        contentKind: 'image',
+        text: null,
+        payload: { attachments: [attachment] },
+      }),
+    );
+    wechatApi.force(CUSTOM_SEND, { httpStatus: 502 });
+    await hub.runtime.events.publish([
+      { type: 'message.created', messageId: message.id, conversationId, contactId: message.contactId, channelId, direction: 'outbound' },
+    ]);
+    await finalStatus(message.id, 'sent');
+
+    const uploads = wechatApi.callsTo('/cgi-bin/media/upload');
+    const ours = uploads.filter((c) => c.body?.fileName === '还款二维码.png');
+    // The retry after the 502 reuses the first upload.
+    expect(ours).toHaveLength(1);
+    const sends = sendsTo(openid);
+    expect(sends.map((c) => c.answered)).toEqual([502, 0]);
+    const mediaId = (sends[1]!.body as { image: { media_id: string } }).image.media_id;
+    expect(sends[1]!.body).toEqual({ touser: openid, msgtype: 'image', image: { media_id: mediaId } });
+    expect(wechatApi.media(mediaId)).toMatchObject({ data: png, contentType: 'image/png' });
   });
 });
 

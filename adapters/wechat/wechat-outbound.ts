@@ -1,6 +1,7 @@
-import type { OutboundMessage, ReachFacts, ReachVerdict, SendResult } from '../../core/channels/contract.js';
+import { randomBytes } from 'node:crypto';
+import type { OutboundMessage, ReachFacts, ReachVerdict, SendResult, SendTools } from '../../core/channels/contract.js';
 import { OutboundHttpError } from '../../core/security/outbound-http.js';
-import { postJson, WechatApiError, type WechatChannel, type WechatJsonAnswer } from './wechat-api.js';
+import { callWithToken, postJson, readJson, WechatApiError, type WechatChannel, type WechatJsonAnswer } from './wechat-api.js';
 
 /** WeChat accepts customer-service messages only this long after the customer's last interaction. */
 export const SERVICE_WINDOW_MS = 48 * 3_600_000;
@@ -31,7 +32,42 @@ function nextQuotaReset(now: Date): Date {
 
 type Request = { path: string; body: Record<string, unknown> } | { error: SendResult };
 
-function buildRequest(message: OutboundMessage, channel: WechatChannel): Request {
+// WeChat keeps uploaded media three days; reuse an upload a little less long than that.
+const MEDIA_REUSE_MS = 2.5 * 24 * 3_600_000;
+
+/** Uploads the image a message carries (once per attachment while WeChat keeps it) and returns its media_id. */
+async function uploadImage(channel: WechatChannel, tools: SendTools, attachmentId: string): Promise<string | SendResult> {
+  const cacheKey = `media:${attachmentId}`;
+  const cached = await channel.store.get(cacheKey);
+  if (cached) return cached;
+  let file: Awaited<ReturnType<SendTools['readAttachment']>>;
+  try {
+    file = await tools.readAttachment(attachmentId);
+  } catch (error) {
+    return { outcome: 'permanent', code: 'attachment_missing', message: (error as Error).message };
+  }
+  const boundary = `----hub${randomBytes(12).toString('hex')}`;
+  const fileName = (file.fileName ?? `${attachmentId}.${file.contentType.split('/')[1] ?? 'jpg'}`).replace(/["\r\n]/g, '_');
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="${fileName}"\r\nContent-Type: ${file.contentType}\r\n\r\n`),
+    file.data,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const answer = readJson(
+    await callWithToken(channel, () => ({
+      path: 'cgi-bin/media/upload',
+      query: { type: 'image' },
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+    })),
+  );
+  const mediaId = answer.body.media_id;
+  if (answer.status !== 200 || answer.errcode !== 0 || typeof mediaId !== 'string') return mapAnswer(answer, channel);
+  await channel.store.set(cacheKey, mediaId, MEDIA_REUSE_MS);
+  return mediaId;
+}
+
+async function buildRequest(message: OutboundMessage, channel: WechatChannel, tools: SendTools): Promise<Request> {
   const touser = message.recipient.value;
   if (message.recipient.kind !== 'wechat_openid') {
     return { error: { outcome: 'permanent', code: 'unreachable', message: `WeChat delivers to an openid, not to a ${message.recipient.kind}` } };
@@ -64,6 +100,12 @@ function buildRequest(message: OutboundMessage, channel: WechatChannel): Request
     const article = { title: link.title ?? message.text ?? link.url, description: link.description ?? '', url: link.url, picurl: link.pictureUrl ?? '' };
     return { path: 'cgi-bin/message/custom/send', body: { touser, msgtype: 'news', news: { articles: [article] } } };
   }
+  const image = (message.payload.attachments as Array<{ id?: string }> | undefined)?.[0]?.id;
+  if (message.contentKind === 'image' && image) {
+    const uploaded = await uploadImage(channel, tools, image);
+    if (typeof uploaded !== 'string') return { error: uploaded };
+    return { path: 'cgi-bin/message/custom/send', body: { touser, msgtype: 'image', image: { media_id: uploaded } } };
+  }
   if (message.text) return { path: 'cgi-bin/message/custom/send', body: { touser, msgtype: 'text', text: { content: message.text } } };
   return { error: { outcome: 'permanent', code: 'unsupported_content', message: `WeChat sending of ${message.contentKind} messages is not supported` } };
 }
@@ -87,15 +129,15 @@ async function mapAnswer(answer: WechatJsonAnswer, channel: WechatChannel): Prom
   return { outcome: 'permanent', code: String(errcode), message };
 }
 
-export async function sendWechatMessage(message: OutboundMessage, channel: WechatChannel): Promise<SendResult> {
+export async function sendWechatMessage(message: OutboundMessage, channel: WechatChannel, tools: SendTools): Promise<SendResult> {
   const pausedUntil = await channel.store.get(PAUSE_KEY);
   const waitMs = pausedUntil ? Date.parse(pausedUntil) - Date.now() : 0;
   if (waitMs > 0) {
     return { outcome: 'retryable', code: String(DAILY_QUOTA_REACHED), message: `sends on this channel are paused until ${pausedUntil} (daily API quota)`, retryAfterMs: waitMs };
   }
-  const request = buildRequest(message, channel);
-  if ('error' in request) return request.error;
   try {
+    const request = await buildRequest(message, channel, tools);
+    if ('error' in request) return request.error;
     return await mapAnswer(await postJson(channel, request.path, request.body), channel);
   } catch (error) {
     if (error instanceof WechatApiError) {
@@ -110,7 +152,7 @@ export async function sendWechatMessage(message: OutboundMessage, channel: Wecha
       // Customer-service sends carry no idempotency key: a request that may have arrived is not repeated.
       return { outcome: 'unknown', message: error.message };
     }
-    // Anything else (a token lock held too long, Redis down) stopped the send before it left.
-    return { outcome: 'retryable', code: 'token_unavailable', message: (error as Error).message };
+    // Anything else (a token lock held too long, Redis down) stopped the send before the request left.
+    return { outcome: 'retryable', code: 'not_sent', message: (error as Error).message };
   }
 }

@@ -131,6 +131,12 @@ export interface AttachmentRef {
   size: number;
 }
 
+/** What `send` may use besides the message. */
+export interface SendTools {
+  /** The bytes of a file the message carries (listed in its payload's `attachments`). */
+  readAttachment(id: string): Promise<{ data: Buffer; contentType: string; fileName: string | null }>;
+}
+
 export type SendResult =
   | { outcome: 'sent'; providerMessageId?: string }
   /** Worth another attempt later (throttling, 5xx, network); `retryAfterMs` when the provider said when. */
@@ -162,7 +168,7 @@ export interface ChannelAdapter<Config = unknown> {
    * attempt (retried later); throwing PermanentEventError dead-letters the event at once.
    */
   normalize(payload: unknown, channel: ChannelContext<Config>, tools: NormalizeTools): Promise<NormalizedEvent>;
-  send(message: OutboundMessage, channel: ChannelContext<Config>): Promise<SendResult>;
+  send(message: OutboundMessage, channel: ChannelContext<Config>, tools: SendTools): Promise<SendResult>;
   /**
    * Whether the channel may deliver this message now (WeChat only lets customer-service messages
    * through within 48 hours of the customer's last interaction). Checked when the message is

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
@@ -264,6 +265,7 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
         recipient,
       },
       channel.context,
+      { readAttachment: (id) => readAttachment(deps.db, id) },
     );
   } catch (error) {
     // An adapter that throws may have sent the request already.
