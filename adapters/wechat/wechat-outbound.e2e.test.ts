@@ -255,6 +255,29 @@ describe('WeChat errors', () => {
     expect(wechatApi.callsTo(CUSTOM_SEND).length).toBe(callsBefore);
     expect(sendsTo(second.openid)).toEqual([]);
   });
+
+  it('45009 logs an error for the operators', async () => {
+    const quotaChannel = await createChannel();
+    const { openid } = await openConversation(quotaChannel);
+    const channel = (await hub.runtime.channels.get(quotaChannel))!;
+    const alerts: Array<{ details: object; message: string }> = [];
+    const logger = { warn: () => {}, error: (details: object, message: string) => alerts.push({ details, message }) };
+    wechatApi.force(CUSTOM_SEND, { errcode: 45009, errmsg: 'reach max api daily quota limit rid: 6551a2b3-4' });
+    const result = await channel.adapter.send(
+      {
+        id: '00000000-0000-4000-8000-00000000b001',
+        conversationId: '00000000-0000-4000-8000-000000000000',
+        contentKind: 'text',
+        text: 'quota',
+        payload: {},
+        recipient: { kind: 'wechat_openid', value: openid },
+      },
+      { ...channel.context, logger },
+      sendTools(),
+    );
+    expect(result).toMatchObject({ outcome: 'retryable', code: '45009' });
+    expect(alerts).toEqual([{ details: expect.objectContaining({ errcode: 45009 }), message: expect.stringMatching(/daily API quota/) }]);
+  });
 });
 
 describe('the 48-hour window and template messages', () => {
