@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { computeSignature, decodeAesKey, encryptMessage } from './wechat-crypto.js';
 import { buildWechatXml } from './wechat-xml.js';
 
-export interface PushAccount {
+interface PushAccount {
   appId: string;
   token: string;
   encodingAESKey?: string;

@@ -88,7 +88,7 @@ async function requestStableToken(channel: WechatChannel, forceRefresh: boolean)
 const TOKEN_LOCK = { ttlMs: 15_000, waitMs: 20_000 };
 
 /** The cached token, or a fresh one fetched by exactly one process while the others wait for it. */
-export async function accessToken(channel: WechatChannel): Promise<string> {
+async function accessToken(channel: WechatChannel): Promise<string> {
   const cached = await channel.store.get(TOKEN_KEY);
   if (cached) return cached;
   return channel.store.withLock(TOKEN_KEY, TOKEN_LOCK, async () => (await channel.store.get(TOKEN_KEY)) ?? fetchStableToken(channel, false));
@@ -103,7 +103,7 @@ async function replaceRejectedToken(channel: WechatChannel, rejected: string): P
   });
 }
 
-/** Checks the credentials by fetching a token, bypassing the cache. */
+/** Checks the credentials by fetching a token, whether or not one is cached. */
 export async function fetchFreshToken(channel: WechatChannel): Promise<void> {
   await fetchStableToken(channel, false);
 }
@@ -114,11 +114,11 @@ export async function fetchFreshToken(channel: WechatChannel): Promise<void> {
  */
 export async function callWithToken(
   channel: WechatChannel,
-  request: (token: string) => { path: string; query?: Record<string, string>; method?: string; body?: string | Buffer; headers?: Record<string, string>; maxResponseBytes?: number },
+  request: { path: string; query?: Record<string, string>; method?: string; body?: string | Buffer; headers?: Record<string, string>; maxResponseBytes?: number },
 ): Promise<OutboundResponse> {
-  const send = async (token: string) => {
-    const { path, query = {}, method = 'POST', body, headers, maxResponseBytes } = request(token);
-    return sendOutboundHttp({
+  const { path, query = {}, method = 'POST', body, headers, maxResponseBytes } = request;
+  const send = (token: string) =>
+    sendOutboundHttp({
       url: url(channel, path, { ...query, access_token: token }),
       method,
       ...(headers ? { headers } : {}),
@@ -127,7 +127,6 @@ export async function callWithToken(
       allowPrivate: channel.allowPrivateNetwork,
       ...(maxResponseBytes ? { maxResponseBytes } : {}),
     });
-  };
   const token = await accessToken(channel);
   const first = await send(token);
   if (!isJson(first) || !TOKEN_REJECTED.has(readJson(first).errcode)) return first;
@@ -140,10 +139,6 @@ export function isJson(response: OutboundResponse): boolean {
 
 /** POSTs a JSON body to a token-authenticated API and reads WeChat's JSON answer. */
 export async function postJson(channel: WechatChannel, path: string, body: unknown): Promise<WechatJsonAnswer> {
-  const response = await callWithToken(channel, () => ({
-    path,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  }));
+  const response = await callWithToken(channel, { path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return readJson(response);
 }

@@ -7,7 +7,7 @@ import { computeSignature, decodeAesKey, decryptMessage, WechatCryptoError } fro
 import { parseWechatXml, WechatXmlError } from './wechat-xml.js';
 
 /** WeChat messages are a few kilobytes; anything far larger is not from WeChat. */
-export const MAX_XML_BYTES = 64 * 1024;
+const MAX_XML_BYTES = 64 * 1024;
 // Images and videos WeChat relays are at most 10 MB.
 const MAX_MEDIA_BYTES = 20 * 1024 * 1024;
 /** errcodes of media/get meaning the file will never be available (wrong or expired media id). */
@@ -19,7 +19,7 @@ const refuse = (status: number, error: string): VerifyResult => ({ ok: false, re
 /** WeChat retries anything but this exact body, so it is the acknowledgement of a stored event. */
 const SUCCESS = plain(200, 'success');
 
-export type WechatFields = Record<string, string>;
+type WechatFields = Record<string, string>;
 
 function aesKeys(channel: WechatChannel): Buffer[] {
   const { encodingAESKey, previousEncodingAESKey } = channel.config;
@@ -105,7 +105,7 @@ export function verifyWechatRequest(request: InboundHttpRequest, channel: Wechat
 }
 
 async function fetchMedia(channel: WechatChannel, mediaId: string): Promise<{ data: Buffer; contentType: string; fileName: string | null } | null> {
-  let response = await callWithToken(channel, () => ({ path: 'cgi-bin/media/get', method: 'GET', query: { media_id: mediaId }, maxResponseBytes: MAX_MEDIA_BYTES }));
+  let response = await callWithToken(channel, { path: 'cgi-bin/media/get', method: 'GET', query: { media_id: mediaId }, maxResponseBytes: MAX_MEDIA_BYTES });
   if (isJson(response)) {
     const answer = readJson(response);
     // Videos are not served inline: media/get answers with a link to download them from.

@@ -4,7 +4,7 @@ import { OutboundHttpError } from '../../core/security/outbound-http.js';
 import { callWithToken, postJson, readJson, WechatApiError, type WechatChannel, type WechatJsonAnswer } from './wechat-api.js';
 
 /** WeChat accepts customer-service messages only this long after the customer's last interaction. */
-export const SERVICE_WINDOW_MS = 48 * 3_600_000;
+const SERVICE_WINDOW_MS = 48 * 3_600_000;
 const PAUSE_KEY = 'sends-paused-until';
 
 // -1 is "system busy". Any other errcode fails again the same way, notably 45015 (outside the
@@ -54,12 +54,12 @@ async function uploadImage(channel: WechatChannel, tools: SendTools, attachmentI
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
   const answer = readJson(
-    await callWithToken(channel, () => ({
+    await callWithToken(channel, {
       path: 'cgi-bin/media/upload',
       query: { type: 'image' },
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
       body,
-    })),
+    }),
   );
   const mediaId = answer.body.media_id;
   if (answer.status !== 200 || answer.errcode !== 0 || typeof mediaId !== 'string') return mapAnswer(answer, channel);
