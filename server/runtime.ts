@@ -101,6 +101,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
       allowPrivateNetwork: config.OUTBOUND_ALLOW_PRIVATE,
       sendTimeoutMs: config.SEND_TIMEOUT_MS,
       storeFor: (channelId) => createChannelStore(redis, config.REDIS_PREFIX, channelId),
+      logger,
     },
   });
   return {

@@ -16,6 +16,15 @@ const validConfigs: Record<ChannelType, Record<string, unknown>> = {
     publicBaseUrl: 'https://sms.bank.example:8443/hub',
     helpText: 'Card services: call 95588. Reply STOP to opt out.',
   },
+  wechat: {
+    appId: 'wx5823bf96d3bd56c7',
+    appSecret: '0123456789abcdef0123456789abcdef',
+    token: 'QDG6eK',
+    encodingAESKey: 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C',
+    previousEncodingAESKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    apiBaseUrl: 'https://api.weixin.qq.com',
+    templates: { 'card-blocked': { templateId: 'tmpl-1', variables: ['first', 'keyword1'] } },
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

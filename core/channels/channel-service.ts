@@ -11,6 +11,7 @@ import {
   type AdapterRegistry,
   type AnyChannelAdapter,
   type ChannelContext,
+  type ChannelLogger,
   type ChannelStore,
   type ChannelType,
 } from './contract.js';
@@ -142,6 +143,7 @@ export interface ChannelRuntime {
   allowPrivateNetwork: boolean;
   sendTimeoutMs: number;
   storeFor(channelId: string): ChannelStore;
+  logger?: ChannelLogger & { child(bindings: object): ChannelLogger };
 }
 
 /** Loads a channel with its decrypted config, ready for its adapter; undefined when it does not exist. */
@@ -169,6 +171,7 @@ export async function loadChannel(
       allowPrivateNetwork: deps.runtime.allowPrivateNetwork,
       sendTimeoutMs: deps.runtime.sendTimeoutMs,
       store: deps.runtime.storeFor(row.id),
+      ...(deps.runtime.logger ? { logger: deps.runtime.logger.child({ channelId: row.id, channelType: row.type }) } : {}),
     },
   };
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { consentStatuses, ContentKind, IdentityKind } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api', 'sms_twilio'] as const;
+export const channelTypes = ['api', 'sms_twilio', 'wechat'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
@@ -86,7 +86,24 @@ export interface ChannelContext<Config> {
   sendTimeoutMs: number;
   /** State shared by every hub process for this channel (access tokens, pauses, cursors). */
   store: ChannelStore;
+  /** For conditions an operator must act on (a provider quota exhausted); absent in bare contexts. */
+  logger?: ChannelLogger;
 }
+
+export interface ChannelLogger {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+/** What the hub knows about a contact on a channel when a message to them is queued. */
+export interface ReachFacts {
+  /** When the contact last wrote (or otherwise interacted) on this channel; null if never. */
+  lastInboundAt: Date | null;
+  contentKind: ContentKind;
+  now: Date;
+}
+
+export type ReachVerdict = { ok: true } | { ok: false; reason: string };
 
 /** A small key-value store scoped to one channel, shared across hub processes (Redis). */
 export interface ChannelStore {
@@ -124,6 +141,12 @@ export interface AttachmentRef {
   contentType: string;
   fileName: string | null;
   size: number;
+}
+
+/** What `send` may use besides the message. */
+export interface SendTools {
+  /** The bytes of a file the message carries (listed in its payload's `attachments`). */
+  readAttachment(id: string): Promise<{ data: Buffer; contentType: string; fileName: string | null }>;
 }
 
 export type SendResult =
@@ -164,7 +187,13 @@ export interface ChannelAdapter<Config = unknown> {
    * attempt (retried later); throwing PermanentEventError dead-letters the event at once.
    */
   normalize(payload: unknown, channel: ChannelContext<Config>, tools: NormalizeTools): Promise<NormalizedEvent>;
-  send(message: OutboundMessage, channel: ChannelContext<Config>): Promise<SendResult>;
+  send(message: OutboundMessage, channel: ChannelContext<Config>, tools: SendTools): Promise<SendResult>;
+  /**
+   * Whether the channel may deliver this message now (WeChat only lets customer-service messages
+   * through within 48 hours of the customer's last interaction). Checked when the message is
+   * queued; a refusal answers the API caller with its reason instead of failing later.
+   */
+  canReachNow?(facts: ReachFacts): ReachVerdict;
   /** Checks credentials and reachability of the provider, for the admin's "test" button. */
   testConnection?(channel: ChannelContext<Config>): Promise<{ ok: boolean; message: string }>;
 }

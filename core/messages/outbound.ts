@@ -1,5 +1,6 @@
-import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import { currentConsent, recordConsentChange } from '../consents/consents.js';
@@ -100,6 +101,7 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
   if (!channel) throw notFound('channel', channelId);
   if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
   const identityId = await pickRecipient(tx, adapters, conversation.contactId, channel);
+  await checkReachable(tx, adapters, conversation.contactId, channel, draft.contentKind ?? 'text');
 
   const [message] = await tx
     .insert(messages)
@@ -123,6 +125,24 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
     .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
     .where(eq(conversations.id, conversation.id));
   return message!;
+}
+
+/** Refuses a message the channel would not deliver now (e.g. outside WeChat's 48-hour window). */
+async function checkReachable(
+  tx: Db,
+  adapters: AdapterRegistry,
+  contactId: string,
+  channel: typeof channels.$inferSelect,
+  contentKind: ContentKind,
+): Promise<void> {
+  const adapter = adapters[channel.type as ChannelType];
+  if (!adapter?.canReachNow) return;
+  const [last] = await tx
+    .select({ at: max(messages.createdAt) })
+    .from(messages)
+    .where(and(eq(messages.contactId, contactId), eq(messages.channelId, channel.id), eq(messages.direction, 'inbound')));
+  const verdict = adapter.canReachNow({ lastInboundAt: last?.at ?? null, contentKind, now: new Date() });
+  if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
 /**
@@ -273,6 +293,7 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
         recipient,
       },
       channel.context,
+      { readAttachment: (id) => readAttachment(deps.db, id) },
     );
   } catch (error) {
     // An adapter that throws may have sent the request already.

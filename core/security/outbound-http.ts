@@ -116,8 +116,9 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         res.on('error', reject);
       },
     );
+    // A kept-alive socket is connected already and never emits 'connect' again: waiting for it
+    // would leak a listener per request and call a request that reached the peer "unreachable".
     req.on('socket', (socket) => {
-      // A kept-alive socket is connected already and never emits 'connect' again.
       if (socket.connecting) socket.once('connect', () => (connected = true));
       else connected = true;
     });

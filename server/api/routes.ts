@@ -23,6 +23,7 @@ import { HubError, notFound } from '../../core/errors.js';
 import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segments.js';
+import { queueTemplateMessage, templateMessageInput } from '../../core/messages/template-message.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { botRoutes } from './bot.routes.js';
 import type { Runtime } from '../runtime.js';
@@ -33,6 +34,27 @@ const channelDeps = (runtime: Runtime): ChannelDeps => ({
   secretBox: runtime.secretBox,
   adapters: runtime.adapters,
 });
+
+/** Answers with a newly queued message and hands it to the pipeline (a repeated request is only answered). */
+async function announceQueued(runtime: Runtime, { message, created }: { message: { id: string; conversationId: string; contactId: string; channelId: string }; created: boolean }) {
+  // Read before enqueueing: the answer shows the message as committed, not a worker's progress.
+  const view = await getMessage(runtime.database.db, message.id);
+  if (created) {
+    await enqueueOrLeaveToSweeper(runtime, () =>
+      runtime.events.publish([
+        {
+          type: 'message.created',
+          messageId: message.id,
+          conversationId: message.conversationId,
+          contactId: message.contactId,
+          channelId: message.channelId,
+          direction: 'outbound',
+        },
+      ]),
+    );
+  }
+  return view;
+}
 
 const channelRoutes: ApiRoute[] = [
   defineRoute({
@@ -182,29 +204,33 @@ const conversationRoutes: ApiRoute[] = [
     body: replyInput,
     headers: { 'Idempotency-Key': 'optional; makes retries of this request safe' },
     responds: { status: 202, description: 'the queued Message; poll GET /messages/:id for its status' },
-    handle: async ({ runtime, user, params, body, req }) => {
-      const { message, created } = await queueAgentReply(
-        { db: runtime.database.db, adapters: runtime.adapters },
-        { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
-      );
-      // Read before enqueueing: the answer shows the message as committed, not a worker's progress.
-      const view = await getMessage(runtime.database.db, message.id);
-      if (created) {
-        await enqueueOrLeaveToSweeper(runtime, () =>
-          runtime.events.publish([
-            {
-              type: 'message.created',
-              messageId: message.id,
-              conversationId: message.conversationId,
-              contactId: message.contactId,
-              channelId: message.channelId,
-              direction: 'outbound',
-            },
-          ]),
-        );
-      }
-      return view;
-    },
+    handle: async ({ runtime, user, params, body, req }) =>
+      announceQueued(
+        runtime,
+        await queueAgentReply(
+          { db: runtime.database.db, adapters: runtime.adapters },
+          { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
+        ),
+      ),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/conversations/:id/template-messages',
+    summary:
+      "Send one of the channel's configured template messages, e.g. on WeChat outside the 48-hour customer-service window. The channel checks the template name and that every variable has a value.",
+    tag: 'conversations',
+    roles: staffRoles,
+    body: templateMessageInput,
+    headers: { 'Idempotency-Key': 'optional; makes retries of this request safe' },
+    responds: { status: 202, description: 'the queued Message; poll GET /messages/:id for its status' },
+    handle: async ({ runtime, user, params, body, req }) =>
+      announceQueued(
+        runtime,
+        await queueTemplateMessage(
+          { db: runtime.database.db, adapters: runtime.adapters },
+          { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
+        ),
+      ),
   }),
   defineRoute({
     method: 'get',
