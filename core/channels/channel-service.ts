@@ -1,5 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { createDeviceDirectory } from '../app-users/devices.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { channels } from '../db/schema.js';
@@ -167,6 +168,7 @@ export async function loadChannel(
       allowPrivateNetwork: deps.runtime.allowPrivateNetwork,
       sendTimeoutMs: deps.runtime.sendTimeoutMs,
       store: deps.runtime.storeFor(row.id),
+      devices: createDeviceDirectory(deps.db, row.id),
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ContentKind, IdentityKind } from '../db/schema.js';
+import type { ContentKind, IdentityKind, PushPlatform } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
 export const channelTypes = ['api'] as const;
@@ -74,6 +74,22 @@ export interface ChannelContext<Config> {
   sendTimeoutMs: number;
   /** State shared by every hub process for this channel (access tokens, pauses, cursors). */
   store: ChannelStore;
+  /** The push devices registered on this channel; set wherever the hub loads a channel. */
+  devices?: PushDeviceDirectory;
+}
+
+export interface PushDevice {
+  id: string;
+  platform: PushPlatform;
+  token: string;
+}
+
+/** The app installs a push channel notifies, kept by the hub (the app registers them through its API). */
+export interface PushDeviceDirectory {
+  /** The active devices of the recipient on this channel. */
+  activeFor(recipient: { kind: IdentityKind; value: string }): Promise<PushDevice[]>;
+  /** Stops pushing to a device the provider reported as invalid or unregistered. */
+  deactivate(deviceId: string, reason: string): Promise<void>;
 }
 
 /** A small key-value store scoped to one channel, shared across hub processes (Redis). */
