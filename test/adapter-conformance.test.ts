@@ -9,6 +9,17 @@ import { testRedisUrl } from './support/test-hub.js';
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
   api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+  app: {
+    tokenAlgorithm: 'HS256',
+    tokenSecret: 'an-app-token-secret-of-32-characters',
+    fcmProjectId: 'bank-app',
+    fcmClientEmail: 'push@bank-app.iam.gserviceaccount.com',
+    fcmPrivateKey: '-----BEGIN PRIVATE KEY-----\nsample\n-----END PRIVATE KEY-----\n',
+    apnsKey: '-----BEGIN PRIVATE KEY-----\nsample\n-----END PRIVATE KEY-----\n',
+    apnsKeyId: 'ABC123DEFG',
+    apnsTeamId: 'DEF123GHIJ',
+    apnsTopic: 'com.bank.app',
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ContentKind, IdentityKind, PushPlatform } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api'] as const;
+export const channelTypes = ['api', 'app'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
