@@ -24,6 +24,8 @@ export interface FakeFcm {
   tokenExchanges: number;
   /** Answers the next `times` sends to `token` with `failure`. */
   failToken(token: string, failure: FcmFailure, times?: number): void;
+  /** Forgets every access token issued so far, as when Google revokes them. */
+  revokeAccessTokens(): void;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,9 @@ export async function startFakeFcm(account: { projectId: string; clientEmail: st
     },
     failToken(token, failure, times = Number.POSITIVE_INFINITY) {
       scripted.set(token, { failure, remaining: times });
+    },
+    revokeAccessTokens() {
+      issued.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -80,7 +80,8 @@ export async function sendFcm(
   try {
     accessToken = await fcmAccessToken(settings, channel);
   } catch (error) {
-    if (error instanceof FcmAuthError && !error.retryable) return { result: 'permanent', code: 'fcm_auth', message: error.message };
+    const permanent = (error instanceof FcmAuthError && !error.retryable) || (error instanceof OutboundHttpError && error.kind === 'blocked');
+    if (permanent) return { result: 'permanent', code: 'fcm_auth', message: (error as Error).message };
     return { result: 'retryable', code: 'fcm_auth', message: (error as Error).message };
   }
   const message = {
