@@ -120,7 +120,12 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         res.on('error', reject);
       },
     );
-    req.on('socket', (socket) => socket.once('connect', () => (connected = true)));
+    // A kept-alive socket is handed over already connected and never emits `connect` again:
+    // listening anyway would pile up one listener per request on it.
+    req.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => (connected = true));
+      else connected = true;
+    });
     req.on('timeout', () => req.destroy(new OutboundHttpError(`no answer within ${request.timeoutMs} ms`, 'no-answer')));
     req.on('error', (err) => {
       if (err instanceof OutboundHttpError) return reject(err);
