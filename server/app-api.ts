@@ -12,8 +12,8 @@ import type { Runtime } from './runtime.js';
 
 /**
  * The API the bank's mobile app calls, authenticated per request by an app-user token (a JWT
- * the bank's backend signs with the channel's key). Messages and read receipts are stored as
- * inbound events before the app gets its answer, like any provider's webhook.
+ * the bank's backend signs with the channel's key). A message is stored as an inbound event
+ * before the app gets its answer, like a provider's webhook, and then follows the same pipeline.
  */
 export function createAppApi(runtime: Runtime): express.Router {
   const router = express.Router();
@@ -36,7 +36,8 @@ export function createAppApi(runtime: Runtime): express.Router {
   router.post('/channels/:channelId/messages', async (req, res) => {
     const { user } = await authenticate(runtime, req);
     const event = appMessageEvent(user.appUserId, req.body ?? {});
-    const [recorded] = await record(runtime, user, [event]);
+    const [recorded] = await recordInboundEvents(runtime.database.db, user.channelId, [event]);
+    if (!recorded!.duplicate) await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound([recorded!.id]));
     const clientMessageId = (event.payload as { clientMessageId: string }).clientMessageId;
     res.status(202).json({ accepted: true, clientMessageId, duplicate: recorded!.duplicate });
   });
@@ -54,13 +55,6 @@ export function createAppApi(runtime: Runtime): express.Router {
   });
 
   return router;
-}
-
-async function record(runtime: Runtime, user: AppUserRef, events: Parameters<typeof recordInboundEvents>[2]) {
-  const recorded = await recordInboundEvents(runtime.database.db, user.channelId, events);
-  const fresh = recorded.filter((r) => !r.duplicate).map((r) => r.id);
-  await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(fresh));
-  return recorded;
 }
 
 async function authenticate(runtime: Runtime, req: Request): Promise<{ user: AppUserRef; config: AppChannelConfig }> {

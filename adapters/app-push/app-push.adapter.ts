@@ -82,7 +82,7 @@ export const appPushAdapter: ChannelAdapter<AppChannelConfig> = {
       else if (outcome.result === 'invalid-token') await channel.devices.deactivate(device.id, outcome.code);
       else failures.push(outcome);
     }
-    await channel.store.set(pushedKey, JSON.stringify([...pushed]), 86_400_000);
+    if (pending.length) await channel.store.set(pushedKey, JSON.stringify([...pushed]), 86_400_000);
 
     const retryable = failures.filter((f) => f.result === 'retryable');
     if (retryable.length) {
