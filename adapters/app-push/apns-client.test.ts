@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelContext } from '../../core/channels/contract.js';
 import { testRedisUrl } from '../../test/support/test-hub.js';
 import { createChannelStore } from '../../workflows/channel-store.js';
-import { connectApns } from './apns-client.js';
+import { sendApns } from './apns-client.js';
 import type { ApnsSettings } from './app-push.config.js';
 import { startFakeApns, type FakeApns } from './fake-apns.js';
 
@@ -14,14 +14,14 @@ const account = { teamId: 'TEAM123456', keyId: 'KEY1234567', topic: 'com.bank.mo
 let apns: FakeApns;
 let settings: ApnsSettings;
 
-const channel = (): ChannelContext<unknown> => ({
-  id: 'apns-client-test',
+const channel = (id = 'apns-client-test'): ChannelContext<unknown> => ({
+  id,
   name: 'Bank App',
   config: {},
   publicBaseUrl: undefined,
   allowPrivateNetwork: true,
   sendTimeoutMs: 2_000,
-  store: createChannelStore(redis, `apns-${randomBytes(4).toString('hex')}`, 'apns-client-test'),
+  store: createChannelStore(redis, `apns-${randomBytes(4).toString('hex')}`, id),
 });
 const notification = { messageId: '0d9a3c4e-1111-4222-8333-444455556666', title: 'Bank', body: 'New message', data: { messageId: 'm-1' } };
 
@@ -36,41 +36,42 @@ afterAll(async () => {
 });
 
 describe('APNs HTTP/2 client', () => {
-  it('pushes over one TLS connection and maps every APNs answer', async () => {
+  it('maps every APNs answer, and keeps one TLS connection open across notifications', async () => {
     apns.failToken('aa01', 'BadDeviceToken', 1);
     apns.failToken('aa02', 'Unregistered', 1);
     apns.failToken('aa03', 'TooManyRequests', 1);
     apns.failToken('aa04', 'ServiceUnavailable', 1);
-    const connection = await connectApns(settings, channel());
-    try {
-      const outcomes = await Promise.all(['aa00', 'aa01', 'aa02', 'aa03', 'aa04'].map((token) => connection.push(token, notification)));
-      expect(outcomes).toEqual([
-        { result: 'pushed', providerId: notification.messageId },
-        { result: 'invalid-token', code: 'BadDeviceToken' },
-        { result: 'invalid-token', code: 'Unregistered' },
-        { result: 'retryable', code: 'TooManyRequests', message: 'APNs answered 429 TooManyRequests' },
-        { result: 'retryable', code: 'ServiceUnavailable', message: 'APNs answered 503 ServiceUnavailable' },
-      ]);
-    } finally {
-      connection.close();
-    }
+    const context = channel('apns-reuse');
+    const before = apns.connections;
+    const outcomes = await Promise.all(['aa00', 'aa01', 'aa02', 'aa03', 'aa04'].map((token) => sendApns(settings, context, token, notification)));
+    expect(outcomes).toEqual([
+      { result: 'pushed', providerId: notification.messageId },
+      { result: 'invalid-token', code: 'BadDeviceToken' },
+      { result: 'invalid-token', code: 'Unregistered' },
+      { result: 'retryable', code: 'TooManyRequests', message: 'APNs answered 429 TooManyRequests' },
+      { result: 'retryable', code: 'ServiceUnavailable', message: 'APNs answered 503 ServiceUnavailable' },
+    ]);
+    expect(await sendApns(settings, context, 'aa03', notification)).toMatchObject({ result: 'pushed' });
+    expect(apns.connections - before).toBe(1);
   });
 
-  it('a signing key APNs does not know is a permanent InvalidProviderToken', async () => {
+  it('a signing key APNs does not know is a permanent InvalidProviderToken; an unusable key is refused before sending', async () => {
     const stranger = await generateKeyPair('ES256', { extractable: true });
-    const connection = await connectApns({ ...settings, key: await exportPKCS8(stranger.privateKey) }, channel());
-    try {
-      expect(await connection.push('aa00', notification)).toMatchObject({ result: 'permanent', code: 'InvalidProviderToken' });
-    } finally {
-      connection.close();
-    }
+    const foreign = await sendApns({ ...settings, key: await exportPKCS8(stranger.privateKey) }, channel(), 'aa00', notification);
+    expect(foreign).toMatchObject({ result: 'permanent', code: 'InvalidProviderToken' });
+    const garbage = await sendApns({ ...settings, key: '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----' }, channel(), 'aa00', notification);
+    expect(garbage).toMatchObject({ result: 'permanent', code: 'apns_provider_token' });
   });
 
   it('verifies the server certificate: without the CA the self-signed fake is refused', async () => {
-    await expect(connectApns({ ...settings, ca: undefined }, channel())).rejects.toThrow(/self.signed|certificate/i);
+    const pushesBefore = apns.pushes.length;
+    const outcome = await sendApns({ ...settings, ca: undefined }, channel(), 'aa00', notification);
+    expect(outcome).toMatchObject({ result: 'retryable', code: 'apns_unreachable', message: expect.stringMatching(/self.signed|certificate/i) });
+    expect(apns.pushes.length).toBe(pushesBefore);
   });
 
   it('refuses a private APNs address unless private networks are allowed', async () => {
-    await expect(connectApns(settings, { ...channel(), allowPrivateNetwork: false })).rejects.toThrow(/private address/);
+    const outcome = await sendApns(settings, { ...channel(), allowPrivateNetwork: false }, 'aa00', notification);
+    expect(outcome).toMatchObject({ result: 'permanent', code: 'apns_blocked', message: expect.stringMatching(/private address/) });
   });
 });

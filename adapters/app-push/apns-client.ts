@@ -3,7 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { importPKCS8, SignJWT } from 'jose';
 import type { ChannelContext } from '../../core/channels/contract.js';
-import { guardedLookup, isPrivateAddress } from '../../core/security/outbound-http.js';
+import { guardedLookup, isPrivateAddress, OutboundHttpError } from '../../core/security/outbound-http.js';
 import type { ApnsSettings } from './app-push.config.js';
 import { retryAfterMs, type PushNotification, type PushOutcome } from './push-outcome.js';
 
@@ -12,6 +12,11 @@ const PROVIDER_TOKEN_KEY = 'apns:provider-token';
 // every twenty minutes.
 const PROVIDER_TOKEN_LIFETIME_MS = 40 * 60_000;
 
+/** The APNs signing key cannot be used: a configuration error that retrying will not fix. */
+class ApnsKeyError extends Error {
+  override name = 'ApnsKeyError';
+}
+
 /** The ES256 provider token (JWT) that authenticates every APNs request, shared through the channel store. */
 export async function apnsProviderToken(settings: ApnsSettings, channel: ChannelContext<unknown>): Promise<string> {
   const cached = await channel.store.get(PROVIDER_TOKEN_KEY);
@@ -19,55 +24,91 @@ export async function apnsProviderToken(settings: ApnsSettings, channel: Channel
   return channel.store.withLock(PROVIDER_TOKEN_KEY, { ttlMs: 5_000, waitMs: 5_000 }, async () => {
     const again = await channel.store.get(PROVIDER_TOKEN_KEY);
     if (again) return again;
-    const token = await new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: settings.keyId })
-      .setIssuer(settings.teamId)
-      .setIssuedAt()
-      .sign(await importPKCS8(settings.key, 'ES256'));
+    const key = await importPKCS8(settings.key, 'ES256').catch((error: Error) => {
+      throw new ApnsKeyError(`apnsKey is not a usable ES256 key: ${error.message}`);
+    });
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: settings.keyId }).setIssuer(settings.teamId).setIssuedAt().sign(key);
     await channel.store.set(PROVIDER_TOKEN_KEY, token, PROVIDER_TOKEN_LIFETIME_MS);
     return token;
   });
 }
 
-export interface ApnsConnection {
-  push(deviceToken: string, notification: PushNotification): Promise<PushOutcome>;
-  close(): void;
+// APNs asks providers to keep their connections open across notifications and treats rapid
+// connecting and disconnecting as an attack: each hub process keeps one HTTP/2 session per
+// channel and endpoint, closed after a quiet spell.
+const sessions = new Map<string, Promise<http2.ClientHttp2Session>>();
+const SESSION_IDLE_MS = 10 * 60_000;
+
+function sessionFor(settings: ApnsSettings, channel: ChannelContext<unknown>): Promise<http2.ClientHttp2Session> {
+  const key = [channel.id, settings.host, settings.port, settings.ca ?? '', channel.allowPrivateNetwork].join('\n');
+  const existing = sessions.get(key);
+  if (existing) return existing;
+  const opening: Promise<http2.ClientHttp2Session> = connect(settings, channel).then((session) => {
+    const forget = () => {
+      if (sessions.get(key) === opening) sessions.delete(key);
+    };
+    session.on('close', forget);
+    session.on('goaway', forget);
+    // An error after connecting fails the open requests, which report it themselves.
+    session.on('error', forget);
+    session.setTimeout(SESSION_IDLE_MS, () => session.close());
+    // An idle session must not keep a stopping process alive.
+    session.unref();
+    return session;
+  });
+  sessions.set(key, opening);
+  opening.catch(() => {
+    if (sessions.get(key) === opening) sessions.delete(key);
+  });
+  return opening;
 }
 
-/**
- * Opens one HTTP/2 connection to APNs for the notifications of one message; the requests of all
- * the recipient's devices are multiplexed on it.
- */
-export async function connectApns(settings: ApnsSettings, channel: ChannelContext<unknown>): Promise<ApnsConnection> {
-  if (!channel.allowPrivateNetwork && net.isIP(settings.host) && isPrivateAddress(settings.host)) {
-    throw new Error(`${settings.host} is a private address`);
-  }
-  const providerToken = await apnsProviderToken(settings, channel);
+function connect(settings: ApnsSettings, channel: ChannelContext<unknown>): Promise<http2.ClientHttp2Session> {
   const session = http2.connect(`https://${settings.host}:${settings.port}`, {
     ...(settings.ca ? { ca: [...tls.rootCertificates, settings.ca] } : {}),
     lookup: guardedLookup(channel.allowPrivateNetwork),
   });
-  await new Promise<void>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       session.destroy();
       reject(new Error(`no connection to ${settings.host}:${settings.port} within ${channel.sendTimeoutMs} ms`));
     }, channel.sendTimeoutMs);
     session.once('connect', () => {
       clearTimeout(timer);
-      resolve();
+      resolve(session);
     });
     session.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
   });
-  // A connection error after connecting fails the open requests, which report it themselves.
-  session.on('error', () => {});
+}
 
-  return {
-    push: (deviceToken, notification) => pushOne(session, settings, channel, providerToken, deviceToken, notification),
-    close: () => session.close(),
-  };
+/** Sends one notification to one device through APNs. */
+export async function sendApns(
+  settings: ApnsSettings,
+  channel: ChannelContext<unknown>,
+  deviceToken: string,
+  notification: PushNotification,
+): Promise<PushOutcome> {
+  if (!channel.allowPrivateNetwork && net.isIP(settings.host) && isPrivateAddress(settings.host)) {
+    return { result: 'permanent', code: 'apns_blocked', message: `${settings.host} is a private address` };
+  }
+  let providerToken: string;
+  try {
+    providerToken = await apnsProviderToken(settings, channel);
+  } catch (error) {
+    const code = 'apns_provider_token';
+    return error instanceof ApnsKeyError ? { result: 'permanent', code, message: error.message } : { result: 'retryable', code, message: (error as Error).message };
+  }
+  let session: http2.ClientHttp2Session;
+  try {
+    session = await sessionFor(settings, channel);
+  } catch (error) {
+    if (error instanceof OutboundHttpError && error.kind === 'blocked') return { result: 'permanent', code: 'apns_blocked', message: error.message };
+    return { result: 'retryable', code: 'apns_unreachable', message: (error as Error).message };
+  }
+  return pushOne(session, settings, channel, providerToken, deviceToken, notification);
 }
 
 function pushOne(

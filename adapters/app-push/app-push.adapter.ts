@@ -10,7 +10,7 @@ import type {
 import { PermanentEventError } from '../../core/channels/contract.js';
 import type { PushPlatform } from '../../core/db/schema.js';
 import { describeZodError, parseInput } from '../../core/validation.js';
-import { connectApns } from './apns-client.js';
+import { sendApns } from './apns-client.js';
 import { apnsSettings, appChannelConfig, appSecretFields, fcmSettings, type AppChannelConfig } from './app-push.config.js';
 import { sendFcm } from './fcm-client.js';
 import type { PushNotification, PushOutcome } from './push-outcome.js';
@@ -119,7 +119,7 @@ function truncate(text: string, max: number): string {
 }
 
 /** Pushes to each device on its platform; the outcomes line up with the devices. */
-async function pushToDevices(devices: PushDevice[], notification: PushNotification, channel: ChannelContext<AppChannelConfig>): Promise<PushOutcome[]> {
+function pushToDevices(devices: PushDevice[], notification: PushNotification, channel: ChannelContext<AppChannelConfig>): Promise<PushOutcome[]> {
   const fcm = fcmSettings(channel.config);
   const apns = apnsSettings(channel.config);
   const notConfigured = (platform: string): PushOutcome => ({
@@ -127,25 +127,10 @@ async function pushToDevices(devices: PushDevice[], notification: PushNotificati
     code: `${platform}_not_configured`,
     message: `the channel has no ${platform.toUpperCase()} credentials`,
   });
-  const apnsDevices = devices.filter((d) => d.platform === 'apns');
-  let apnsConnection: Awaited<ReturnType<typeof connectApns>> | undefined;
-  let apnsFailure: PushOutcome | undefined;
-  if (apns && apnsDevices.length) {
-    try {
-      apnsConnection = await connectApns(apns, channel);
-    } catch (error) {
-      apnsFailure = { result: 'retryable', code: 'apns_unreachable', message: (error as Error).message };
-    }
-  }
-  try {
-    return await Promise.all(
-      devices.map(async (device): Promise<PushOutcome> => {
-        if (device.platform === 'fcm') return fcm ? sendFcm(fcm, channel, device.token, notification) : notConfigured('fcm');
-        if (!apns) return notConfigured('apns');
-        return apnsConnection ? apnsConnection.push(device.token, notification) : apnsFailure!;
-      }),
-    );
-  } finally {
-    apnsConnection?.close();
-  }
+  return Promise.all(
+    devices.map((device) => {
+      if (device.platform === 'fcm') return fcm ? sendFcm(fcm, channel, device.token, notification) : notConfigured('fcm');
+      return apns ? sendApns(apns, channel, device.token, notification) : notConfigured('apns');
+    }),
+  );
 }

@@ -25,6 +25,8 @@ export interface FakeApns {
   ca: string;
   /** Every request with a valid provider token, with the status it was answered. */
   pushes: ApnsPush[];
+  /** HTTP/2 connections opened to the fake so far. */
+  connections: number;
   failToken(deviceToken: string, failure: ApnsFailure, times?: number): void;
   close(): Promise<void>;
 }
@@ -58,7 +60,9 @@ export async function startFakeApns(account: { teamId: string; keyId: string; to
   const pushes: ApnsPush[] = [];
   const server = http2.createSecureServer({ key, cert });
   const sessions = new Set<http2.ServerHttp2Session>();
+  let connections = 0;
   server.on('session', (session) => {
+    connections += 1;
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
   });
@@ -109,6 +113,9 @@ export async function startFakeApns(account: { teamId: string; keyId: string; to
     port: (server.address() as AddressInfo).port,
     ca: cert,
     pushes,
+    get connections() {
+      return connections;
+    },
     failToken(deviceToken, failure, times = Number.POSITIVE_INFINITY) {
       scripted.set(deviceToken, { failure, remaining: times });
     },
