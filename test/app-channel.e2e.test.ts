@@ -220,6 +220,24 @@ describe('app channel: messages', () => {
     expect(again.body).toEqual({ read: [] });
   });
 
+  it('a malformed message gets 400 with the reason, and nothing is stored', async () => {
+    const before = await count('inbound_events');
+    const token = await appToken('cust-2005');
+    const noId = await app('POST', '/messages', token, { text: 'hello' });
+    expect(noId.status).toBe(400);
+    expect(noId.body.error).toMatch(/clientMessageId/);
+    const blank = await app('POST', '/messages', token, { clientMessageId: 'c-blank', text: '   ' });
+    expect(blank.status).toBe(400);
+    expect(blank.body.error).toMatch(/text must not be empty/);
+    const notJson = await fetch(`${hub.baseUrl}/api/app/v1/channels/${channelId}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{"clientMessageId": ',
+    });
+    expect(notJson.status).toBe(400);
+    expect(await count('inbound_events')).toBe(before);
+  });
+
   it('a second push reuses the cached FCM access token', async () => {
     const conversation = await openConversation('cust-2002', 'c-1');
     await app('POST', '/devices', await appToken('cust-2002'), { platform: 'fcm', token: 'fcm-token-cust-2002' });
@@ -365,6 +383,20 @@ describe('app channel: authentication', () => {
 });
 
 describe('app channel: configuration', () => {
+  it('an unknown channel is a 404 and a disabled one a 403', async () => {
+    const token = await appToken('cust-5001');
+    const unknown = await app('GET', '/messages', token, undefined, '6b0d2d4e-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    expect((await app('GET', '/messages', token, undefined, 'not-a-uuid')).status).toBe(404);
+
+    const other = await hub.api('POST', '/api/v1/channels', { type: 'app', name: 'Retired App', config: { tokenAlgorithm: 'HS256', tokenSecret } });
+    expect((await app('GET', '/messages', token, undefined, other.body.id)).status).toBe(200);
+    await hub.api('POST', `/api/v1/channels/${other.body.id}/disable`);
+    const disabled = await app('POST', '/messages', token, { clientMessageId: 'c-1', text: 'anyone?' }, other.body.id);
+    expect(disabled.status).toBe(403);
+    expect(disabled.body.error).toMatch(/disabled/);
+  });
+
   it('never returns the push credentials or the token secret, and refuses half a provider config', async () => {
     const { body } = await hub.api('GET', `/api/v1/channels/${channelId}`);
     expect(body.secretsSet.sort()).toEqual(['apnsKey', 'fcmPrivateKey', 'tokenSecret']);

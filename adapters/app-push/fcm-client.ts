@@ -89,7 +89,7 @@ export async function sendFcm(
       token,
       notification: { title: notification.title, body: notification.body },
       data: notification.data,
-      android: { priority: 'high', collapse_key: notification.messageId },
+      android: { priority: 'high' },
     },
   };
   let response: OutboundResponse;
