@@ -105,6 +105,8 @@ export async function sendFcm(
     });
   } catch (error) {
     if (error instanceof OutboundHttpError && error.kind === 'blocked') return { result: 'permanent', code: 'fcm_blocked', message: error.message };
+    // Even if the request may have arrived, repeating it is safe: a second notification only
+    // leads the app to the same message in its history, never to a second message.
     return { result: 'retryable', code: 'fcm_unreachable', message: (error as Error).message };
   }
   if (response.status === 200) {
