@@ -9,6 +9,7 @@ import { describeZodError } from '../core/validation.js';
 import { buildOpenApi } from './api/openapi.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
+import { createAppApi } from './app-api.js';
 import type { Runtime } from './runtime.js';
 import { handleWebhook } from './webhooks.js';
 
@@ -93,6 +94,7 @@ export function createApp(runtime: Runtime) {
     throw new HubError(404, 'not_found', `no API endpoint ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api/v1', api);
+  app.use('/api/app/v1', createAppApi(runtime));
 
   app.get('/', (_req, res) => {
     res.sendFile(adminPage.pathname);

@@ -25,6 +25,17 @@ const validConfigs: Record<ChannelType, Record<string, unknown>> = {
     apiBaseUrl: 'https://api.weixin.qq.com',
     templates: { 'card-blocked': { templateId: 'tmpl-1', variables: ['first', 'keyword1'] } },
   },
+  app: {
+    tokenAlgorithm: 'HS256',
+    tokenSecret: 'an-app-token-secret-of-32-characters',
+    fcmProjectId: 'bank-app',
+    fcmClientEmail: 'push@bank-app.iam.gserviceaccount.com',
+    fcmPrivateKey: '-----BEGIN PRIVATE KEY-----\nsample\n-----END PRIVATE KEY-----\n',
+    apnsKey: '-----BEGIN PRIVATE KEY-----\nsample\n-----END PRIVATE KEY-----\n',
+    apnsKeyId: 'ABC123DEFG',
+    apnsTeamId: 'DEF123GHIJ',
+    apnsTopic: 'com.bank.app',
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

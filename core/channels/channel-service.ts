@@ -1,5 +1,6 @@
 import { desc, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { createDeviceDirectory } from '../app-users/devices.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { channels } from '../db/schema.js';
@@ -172,6 +173,7 @@ export async function loadChannel(
       sendTimeoutMs: deps.runtime.sendTimeoutMs,
       store: deps.runtime.storeFor(row.id),
       ...(deps.runtime.logger ? { logger: deps.runtime.logger.child({ channelId: row.id, channelType: row.type }) } : {}),
+      devices: createDeviceDirectory(deps.db, row.id),
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { consentStatuses, ContentKind, IdentityKind } from '../db/schema.js';
+import type { consentStatuses, ContentKind, IdentityKind, PushPlatform } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api', 'sms_twilio', 'wechat'] as const;
+export const channelTypes = ['api', 'sms_twilio', 'wechat', 'app'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
@@ -88,6 +88,22 @@ export interface ChannelContext<Config> {
   store: ChannelStore;
   /** For conditions an operator must act on (a provider quota exhausted); absent in bare contexts. */
   logger?: ChannelLogger;
+  /** The push devices registered on this channel; set wherever the hub loads a channel. */
+  devices?: PushDeviceDirectory;
+}
+
+export interface PushDevice {
+  id: string;
+  platform: PushPlatform;
+  token: string;
+}
+
+/** The app installs a push channel notifies, kept by the hub (the app registers them through its API). */
+export interface PushDeviceDirectory {
+  /** The active devices of the recipient on this channel. */
+  activeFor(recipient: { kind: IdentityKind; value: string }): Promise<PushDevice[]>;
+  /** Stops pushing to a device the provider reported as invalid or unregistered. */
+  deactivate(deviceId: string, reason: string): Promise<void>;
 }
 
 export interface ChannelLogger {

@@ -380,3 +380,42 @@ export const botSessions = pgTable(
   },
   () => [check('bot_sessions_state_check', inList('state', botSessionStates))],
 );
+
+export const pushPlatforms = ['fcm', 'apns'] as const;
+export type PushPlatform = (typeof pushPlatforms)[number];
+
+/**
+ * A mobile app install that receives push notifications for an app user on an app channel. A
+ * token belongs to one install, so it is unique per channel and platform; when the push provider
+ * reports it invalid the row is deactivated (kept for the audit trail) and no longer pushed to.
+ */
+export const appDevices = pgTable(
+  'app_devices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    identityId: uuid('identity_id')
+      .notNull()
+      .references(() => contactIdentities.id),
+    /** The `sub` of the app-user token the bank's backend signed: the bank's id for the customer. */
+    appUserId: text('app_user_id').notNull(),
+    platform: text('platform', { enum: pushPlatforms }).notNull(),
+    token: text('token').notNull(),
+    active: boolean('active').notNull().default(true),
+    /** Why the device stopped receiving pushes: the provider's code, `replaced` or `unregistered`. */
+    deactivatedReason: text('deactivated_reason'),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('app_devices_channel_platform_token_key').on(t.channelId, t.platform, t.token),
+    index('app_devices_active_user_idx').on(t.channelId, t.appUserId).where(sql`active`),
+    check('app_devices_platform_check', inList('platform', pushPlatforms)),
+  ],
+);

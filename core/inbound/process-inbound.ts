@@ -148,7 +148,7 @@ export async function linkAttachments(tx: Db, messageId: string, payload: Record
 }
 
 /** Statuses a receipt may move a message from, so status only ever moves forward. */
-const earlierThan: Record<DeliveryStatus, MessageStatus[]> = {
+export const earlierThan: Record<DeliveryStatus, MessageStatus[]> = {
   sent: ['queued', 'sending', 'unknown'],
   delivered: ['queued', 'sending', 'unknown', 'sent'],
   read: ['queued', 'sending', 'unknown', 'sent', 'delivered'],

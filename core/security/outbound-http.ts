@@ -46,6 +46,25 @@ export class OutboundHttpError extends Error {
   }
 }
 
+/**
+ * A DNS lookup for sockets to tenant-configured hosts (HTTP, HTTP/2) that refuses private
+ * addresses unless allowed. Checking in the socket's own lookup also defeats DNS rebinding.
+ */
+export function guardedLookup(allowPrivate: boolean): typeof dnsLookup {
+  return ((hostname: string, options: object, callback: LookupCallback) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err) return callback(err, '', 0);
+      const blocked = !allowPrivate && addresses.find((a) => isPrivateAddress(a.address));
+      if (blocked) {
+        return callback(new OutboundHttpError(`${hostname} resolves to a private address`, 'blocked'), '', 0);
+      }
+      if ((options as { all?: boolean }).all) return (callback as unknown as AllCallback)(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  }) as typeof dnsLookup;
+}
+
 export interface OutboundRequest {
   url: string;
   method?: string;
@@ -84,26 +103,13 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
     return Promise.reject(new OutboundHttpError(`${host} is a private address`, 'blocked'));
   }
 
-  const guardedLookup: typeof dnsLookup = ((hostname: string, options: object, callback: LookupCallback) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      if (err) return callback(err, '', 0);
-      const blocked = !request.allowPrivate && addresses.find((a) => isPrivateAddress(a.address));
-      if (blocked) {
-        return callback(new OutboundHttpError(`${hostname} resolves to a private address`, 'blocked'), '', 0);
-      }
-      if ((options as { all?: boolean }).all) return (callback as unknown as AllCallback)(null, addresses);
-      const first = addresses[0]!;
-      callback(null, first.address, first.family);
-    });
-  }) as typeof dnsLookup;
-
   const maxBytes = request.maxResponseBytes ?? 1_048_576;
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let connected = false;
     const req = transport.request(
       url,
-      { method: request.method ?? 'POST', headers: request.headers, lookup: guardedLookup, timeout: request.timeoutMs },
+      { method: request.method ?? 'POST', headers: request.headers, lookup: guardedLookup(request.allowPrivate), timeout: request.timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -116,8 +122,8 @@ export function sendOutboundHttp(request: OutboundRequest): Promise<OutboundResp
         res.on('error', reject);
       },
     );
-    // A kept-alive socket is connected already and never emits 'connect' again: waiting for it
-    // would leak a listener per request and call a request that reached the peer "unreachable".
+    // A kept-alive socket is handed over already connected and never emits `connect` again:
+    // listening anyway would pile up one listener per request on it.
     req.on('socket', (socket) => {
       if (socket.connecting) socket.once('connect', () => (connected = true));
       else connected = true;
