@@ -145,7 +145,8 @@ describe('API channel, end to end over HTTP', () => {
       const created = await waitFor(async () => seen.find((e) => e.type === 'message.created'), 10_000, 'message.created');
       const conversation = await conversationForEmail('zhang@bank.example');
       expect(created.conversationId).toBe(conversation.id);
-      expect(seen.map((e) => e.type)).toEqual(['contact.created', 'conversation.opened', 'message.created']);
+      // The conversation is announced before its first message; the bot's handover may follow.
+      expect(seen.map((e) => e.type).slice(0, 3)).toEqual(['contact.created', 'conversation.opened', 'message.created']);
       const messages = await messagesOf(conversation.id);
       expect(created.messageId).toBe(messages[0]!.id);
     } finally {
