@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
+import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
 import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
@@ -10,6 +11,7 @@ import { buildOpenApi } from './api/openapi.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import type { Runtime } from './runtime.js';
+import { widgetDeps } from './webchat.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -93,6 +95,8 @@ export function createApp(runtime: Runtime) {
     throw new HubError(404, 'not_found', `no API endpoint ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api/v1', api);
+
+  app.use(createWidgetRouter(widgetDeps(runtime)));
 
   app.get('/', (_req, res) => {
     res.sendFile(adminPage.pathname);

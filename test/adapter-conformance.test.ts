@@ -9,6 +9,7 @@ import { testRedisUrl } from './support/test-hub.js';
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
   api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+  webchat: { allowedOrigins: ['https://www.bank.example'], identitySecret: 'an-identity-secret-of-32-characters', requireIdentity: false },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({
