@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWidgetSocket } from '../adapters/webchat/widget-socket.js';
 import { channelLiveTopic } from '../workflows/channel-store.js';
+import { eventsChannel } from '../workflows/events.js';
 import { createApp } from './app.js';
 import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
@@ -15,6 +16,7 @@ function upgradeHandlers(runtime: Runtime, server: Server): Record<string, Upgra
     ...widgetDeps(runtime),
     logger: runtime.logger,
     liveTopicPattern: channelLiveTopic(runtime.config.REDIS_PREFIX, '*'),
+    eventsTopic: eventsChannel(runtime.config.REDIS_PREFIX),
   });
   server.on('close', () => void widget.close());
   return { '/widget/socket': widget.handleUpgrade };

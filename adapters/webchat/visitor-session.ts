@@ -244,14 +244,17 @@ export async function loadHistory(db: Db, visitor: Visitor, afterSeq: number) {
   return rows.reverse();
 }
 
-/** One message as the visitor sees it, for a live push. */
-export async function loadVisitorMessage(db: Db, messageId: string): Promise<VisitorMessage | undefined> {
+/** One message as the visitor sees it, with the key of the visitor it belongs to, for a live push. */
+export async function loadVisitorMessage(db: Db, messageId: string): Promise<{ visitor: string; message: VisitorMessage } | undefined> {
   const [row] = await db
-    .select(visitorMessageColumns)
+    .select({ ...visitorMessageColumns, kind: contactIdentities.kind, value: contactIdentities.value })
     .from(messages)
+    .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
     .leftJoin(users, eq(users.id, messages.authorId))
     .where(eq(messages.id, messageId));
-  return row;
+  if (!row) return undefined;
+  const { kind, value, ...message } = row;
+  return { visitor: visitorKey({ kind, value }), message };
 }
 
 /** Whether a stored file belongs to this visitor's conversation on this channel. */

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { DomainEvent } from '../../core/events.js';
 import type { LiveDelivery } from './webchat.adapter.js';
 import {
   checkOrigin,
@@ -48,23 +49,31 @@ const helloTimeoutMs = 10_000;
  * frame gets its reply frames, and replies that `send` announces through Redis reach the socket
  * of that visitor on whichever hub process holds it.
  */
-export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopicPattern: string }) {
+export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopicPattern: string; eventsTopic: string }) {
   const server = new WebSocketServer({ noServer: true, maxPayload: hardFrameLimit });
   const byVisitor = new Map<string, Set<WebSocket>>();
+  const channelsServed = new Set<string>();
   const subscriber = deps.redis.duplicate();
   subscriber.on('error', (error) => deps.logger.warn({ error: error.message }, 'widget live subscription error'));
-  const subscribed = subscriber.psubscribe(deps.liveTopicPattern);
-  subscriber.on('pmessage', (_pattern, _topic, raw) => void pushLive(raw));
+  const subscribed = Promise.all([subscriber.psubscribe(deps.liveTopicPattern), subscriber.subscribe(deps.eventsTopic)]);
+  // Replies come from `send`; the visitor's own messages, once stored, come as domain events, so
+  // every tab of the visitor shows them and the widget's "sent" turns into the stored copy.
+  subscriber.on('pmessage', (_pattern, _topic, raw) => {
+    const delivery = parseJson(raw) as LiveDelivery | undefined;
+    if (delivery?.messageId) void push(delivery.messageId);
+  });
+  subscriber.on('message', (_topic, raw) => {
+    const event = parseJson(raw) as DomainEvent | undefined;
+    if (event?.type === 'message.created' && event.direction === 'inbound' && channelsServed.has(event.channelId)) void push(event.messageId);
+  });
 
-  async function pushLive(raw: string) {
+  async function push(messageId: string) {
     try {
-      const delivery = JSON.parse(raw) as LiveDelivery;
-      const sockets = byVisitor.get(delivery.visitor);
-      if (!sockets?.size) return;
-      const message = await loadVisitorMessage(deps.db, delivery.messageId);
-      if (message) for (const socket of sockets) socket.send(JSON.stringify({ type: 'message', message }));
+      const found = await loadVisitorMessage(deps.db, messageId);
+      const sockets = found && byVisitor.get(found.visitor);
+      if (sockets) for (const socket of sockets) socket.send(JSON.stringify({ type: 'message', message: found.message }));
     } catch (error) {
-      deps.logger.warn({ error: (error as Error).message }, 'could not push a reply to a widget');
+      deps.logger.warn({ error: (error as Error).message }, 'could not push a message to a widget');
     }
   }
 
@@ -102,7 +111,10 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
             greeting = greet(socket, req, raw);
             visitor = (await greeting) as Visitor | undefined;
             clearTimeout(helloTimer);
-            if (visitor) register(visitor.key, socket);
+            if (visitor) {
+              register(visitor.key, socket);
+              channelsServed.add(visitor.channel.id);
+            }
             return;
           }
           if (rawSize(raw) > visitor.channel.config.maxFrameBytes) {
@@ -155,7 +167,7 @@ function rawSize(raw: RawData): number {
   return Array.isArray(raw) ? raw.reduce((n, b) => n + b.length, 0) : raw instanceof ArrayBuffer ? raw.byteLength : raw.length;
 }
 
-function parseJson(raw: RawData): unknown {
+function parseJson(raw: RawData | string): unknown {
   try {
     return JSON.parse(raw.toString());
   } catch {

@@ -1,11 +1,16 @@
-// `all: initial` on the host stops the page's inherited styles (fonts, colours, line height)
-// from leaking into the shadow root.
+// A page's rules reach the host element, even with !important, and would be inherited inside.
+// Everything therefore inherits from .root, which sets its own font and colour; the host's
+// placement is !important because inside !important wins over the page's own.
 export const widgetStyles = `
-:host { all: initial; position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif; color: #1c2430; }
+:host { all: initial !important; position: fixed !important; right: 20px !important; bottom: 20px !important;
+  z-index: 2147483000 !important; display: block !important; }
+.root { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif;
+  color: #1c2430; text-align: left; }
+svg { width: 20px; height: 20px; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
+.launcher svg { width: 28px; height: 28px; }
 [hidden] { display: none !important; }
 button { font: inherit; cursor: pointer; border: 0; background: none; color: inherit; }
-.launcher { width: 56px; height: 56px; border-radius: 50%; background: #0b5cad; color: #fff; font-size: 26px;
+.launcher { width: 56px; height: 56px; border-radius: 50%; background: #0b5cad; color: #fff; display: grid; place-items: center;
   box-shadow: 0 4px 14px rgba(0,0,0,.25); }
 .panel { width: 360px; height: 540px; max-height: calc(100vh - 40px); background: #fff; border-radius: 14px; overflow: hidden;
   display: flex; flex-direction: column; box-shadow: 0 10px 40px rgba(0,0,0,.25); }
@@ -32,13 +37,15 @@ header div { display: flex; flex-direction: column; }
 .composer { display: flex; align-items: flex-end; gap: 4px; padding: 8px; border-top: 1px solid #e1e5ea; }
 textarea, input { font: inherit; color: inherit; border: 1px solid #cfd6de; border-radius: 10px; padding: 8px 10px; box-sizing: border-box; }
 .composer textarea { flex: 1; resize: none; max-height: 96px; }
+textarea:focus, input:focus { outline: 2px solid #8fb8e6; outline-offset: 0; border-color: #0b5cad; }
+.composer .icon { color: #4a5563; }
 .send { background: #0b5cad; color: #fff; border-radius: 10px; padding: 8px 14px; }
 .emoji { display: grid; grid-template-columns: repeat(10, 1fr); padding: 6px; border-top: 1px solid #e1e5ea; }
 .emoji button { font-size: 20px; padding: 4px 0; }
 .offline { display: flex; flex-direction: column; gap: 8px; padding: 12px; border-top: 1px solid #e1e5ea; }
 .offline p { margin: 0; font-size: 13px; color: #4a5563; }
 @media (max-width: 480px) {
-  :host { right: 12px; bottom: 12px; }
+  :host { right: 12px !important; bottom: 12px !important; }
   .panel { position: fixed; inset: 0; width: auto; height: auto; max-height: none; border-radius: 0; }
   /* iOS zooms the page into any field under 16px. */
   textarea, input { font-size: 16px; }

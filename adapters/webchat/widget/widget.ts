@@ -83,6 +83,7 @@ const state = {
   visitorToken: read<string | undefined>('visitor', undefined),
   outbox: read<Pending[]>('outbox', []),
   messages: new Map<string, ServerMessage>(),
+  /** Cursor of history fetches only: a live push may overtake a message still being stored. */
   lastSeq: 0,
   welcome: undefined as Welcome | undefined,
   socket: undefined as WebSocket | undefined,
@@ -95,7 +96,15 @@ const state = {
 
 const host = h('div', { id: 'hub-chat-widget' });
 const root = host.attachShadow({ mode: 'open' });
-const launcher = h('button', { class: 'launcher', 'aria-label': 'Open chat', part: 'launcher' }, '💬');
+// Icons are inline SVG: an emoji font may be missing on the visitor's device.
+function icon(path: string) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.innerHTML = `<path d="${path}"/>`;
+  return svg;
+}
+const launcher = h('button', { class: 'launcher', 'aria-label': 'Open chat' }, icon('M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z'));
 const title = h('strong', {}, 'Chat');
 const closeButton = h('button', { class: 'icon', 'aria-label': 'Close chat' }, '✕');
 const status = h('span', { class: 'status' }, 'Connecting…');
@@ -104,7 +113,11 @@ const notice = h('div', { class: 'notice', role: 'alert', hidden: '' });
 const input = h('textarea', { rows: '1', placeholder: 'Type a message…', 'aria-label': 'Message' });
 const fileInput = h('input', { type: 'file', hidden: '' });
 const emojiButton = h('button', { class: 'icon', 'aria-label': 'Emoji' }, '😊');
-const attachButton = h('button', { class: 'icon', 'aria-label': 'Attach a file' }, '📎');
+const attachButton = h(
+  'button',
+  { class: 'icon', 'aria-label': 'Attach a file' },
+  icon('M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9'),
+);
 const sendButton = h('button', { class: 'send', 'aria-label': 'Send' }, 'Send');
 const emojiPanel = h('div', { class: 'emoji', hidden: '' }, ...emoji.map((e) => h('button', { type: 'button' }, e)));
 const composer = h('div', { class: 'composer' }, emojiButton, attachButton, input, sendButton, fileInput);
@@ -128,7 +141,7 @@ const panel = h(
   emojiPanel,
   composer,
 );
-root.append(h('style', {}, widgetStyles), launcher, panel);
+root.append(h('style', {}, widgetStyles), h('div', { class: 'root' }, launcher, panel));
 
 function showNotice(text: string | undefined) {
   notice.textContent = text ?? '';
@@ -212,10 +225,10 @@ function reportRead() {
   }
 }
 
-function merge(messages: ServerMessage[]) {
+function merge(messages: ServerMessage[], fromHistory: boolean) {
   for (const m of messages) {
     state.messages.set(m.id, m);
-    state.lastSeq = Math.max(state.lastSeq, m.seq);
+    if (fromHistory) state.lastSeq = Math.max(state.lastSeq, m.seq);
   }
   render();
 }
@@ -249,10 +262,10 @@ function handle(frame: Frame) {
       if (frame.code === 'rate_limited') setTimeout(flush, 1_500);
       return;
     case 'message':
-      merge([frame.message]);
+      merge([frame.message], false);
       return;
     case 'history':
-      merge(frame.messages);
+      merge(frame.messages, true);
   }
 }
 
@@ -285,7 +298,7 @@ function flush() {
 }
 
 function connect() {
-  if (state.closedFor || state.polling) return;
+  if (state.closedFor || state.polling || state.socket) return;
   const url = new URL('/widget/socket', hubUrl);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('channel', channelId);
@@ -431,9 +444,12 @@ offlineForm.addEventListener('submit', (event) => {
   composer.removeAttribute('hidden');
   showNotice('Thank you. We will get back to you.');
 });
+// A socket often outlives the network silently (a phone switching cells): drop it at once and
+// build a new one when the network is back, rather than wait for TCP to notice.
+window.addEventListener('offline', () => state.socket?.close());
 window.addEventListener('online', () => {
-  if (!state.socket) connect();
-  else flush();
+  state.failures = 0;
+  connect();
 });
 document.addEventListener('visibilitychange', reportRead);
 
