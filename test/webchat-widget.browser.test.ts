@@ -18,17 +18,20 @@ let browser: Browser;
 let channelId: string;
 
 /** A bank's page with aggressive global styles, which must neither break nor restyle the widget. */
-function hostHtml(hubUrl: string) {
+function hostHtml(hubUrl: string, channel: string) {
   return `<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>示例银行</title><style>* { font-family: serif !important; color: #c00 !important; } button { display: none; } body { margin: 0; padding: 24px; background: #fafafa; }</style></head>
 <body><h1 id="brand">示例银行 Example Bank</h1><p>Welcome to online banking.</p><button id="host-button">host button</button>
-<script src="${hubUrl}/widget.js" data-channel="${channelId}" async></script></body></html>`;
+<script src="${hubUrl}/widget.js" data-channel="${channel}" async></script></body></html>`;
 }
 
 describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
   beforeAll(async () => {
     hub = await startTestHub();
-    hostPage = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(hostHtml(hub.baseUrl)));
+    hostPage = createServer((req, res) => {
+      const channel = new URL(req.url ?? '/', 'http://host').searchParams.get('channel') ?? channelId;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(hostHtml(hub.baseUrl, channel));
+    });
     await new Promise<void>((resolve) => hostPage.listen(0, '127.0.0.1', resolve));
     hostUrl = `http://localhost:${(hostPage.address() as AddressInfo).port}/`;
     const { status, body } = await hub.api('POST', '/api/v1/channels', {
@@ -161,6 +164,36 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     await expect.poll(() => rows(phone).nth(1).locator('img').getAttribute('src'), { timeout: 10_000 }).toMatch(/^blob:/);
     await phone.screenshot({ path: 'docs/webchat-mobile.png' });
     await mobile.close();
+    await context.close();
+  });
+
+  it('offers the offline form outside service hours and stores what the visitor leaves', async () => {
+    // Opening and closing at the same minute: nobody is ever on duty.
+    const closed = await hub.api('POST', '/api/v1/channels', {
+      type: 'webchat',
+      name: 'After hours',
+      config: { allowedOrigins: [new URL(hostUrl).origin], serviceHours: { timeZone: 'Asia/Shanghai', days: [1, 2, 3, 4, 5, 6, 7], open: '00:00', close: '00:00' } },
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${hostUrl}?channel=${closed.body.id}`);
+    await widget(page).getByRole('button', { name: 'Open chat' }).click();
+    const form = widget(page).locator('form.offline');
+    await expect.poll(() => form.isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await widget(page).locator('.status').textContent()).toBe('Offline');
+    await form.getByRole('textbox', { name: 'Your name' }).fill('陈先生');
+    await form.getByRole('textbox', { name: 'Your message' }).fill('请明天给我回电话');
+    await form.getByRole('button', { name: 'Send' }).click();
+    expect(await widget(page).locator('.notice').textContent()).toBe('Please leave an email address or a phone number.');
+    await form.getByRole('textbox', { name: 'Phone' }).fill('138 0013 8001');
+    await form.getByRole('button', { name: 'Send' }).click();
+    const [stored] = await waitFor(async () => {
+      const found = await hub.runtime.database.query<{ text: string; payload: any; name: string }>(
+        sql`select m.text, m.payload, c.name from messages m join contacts c on c.id = m.contact_id where m.channel_id = ${closed.body.id}`,
+      );
+      return found.length > 0 && found;
+    });
+    expect(stored).toMatchObject({ text: '请明天给我回电话', name: '陈先生', payload: { contact: { name: '陈先生', phone: '138 0013 8001' } } });
     await context.close();
   });
 

@@ -179,6 +179,12 @@ describe('web chat over the widget socket', () => {
     expect(await count('contacts')).toBe(before.contacts);
   });
 
+  it('never returns the identity secret through the API', async () => {
+    const { body } = await hub.api('GET', `/api/v1/channels/${channelId}`);
+    expect(body.secretsSet).toEqual(['identitySecret']);
+    expect(JSON.stringify(body)).not.toContain(identitySecret);
+  });
+
   it('a channel that requires identification refuses anonymous visitors', async () => {
     const strict = await createWebchatChannel({ requireIdentity: true });
     const socket = await hello({}, { channel: strict });

@@ -46,11 +46,14 @@ export async function verifyIdentity(config: WebchatChannelConfig, credentials: 
     }
   }
   if (credentials.userId && credentials.userHash) {
-    if (credentials.userId.length > 256) return { ok: false, message: 'user id is longer than 256 characters' };
     if (!constantTimeEqual(credentials.userHash.toLowerCase(), hmacSha256Hex(secret, credentials.userId))) {
       return { ok: false, message: 'user hash does not match the user id' };
     }
-    return { ok: true, sender: { kind: 'app_user', value: credentials.userId.trim(), verified: true } };
+    try {
+      return { ok: true, sender: { kind: 'app_user', value: normalizeIdentityValue('app_user', credentials.userId), verified: true } };
+    } catch (error) {
+      return { ok: false, message: `user id: ${(error as Error).message}` };
+    }
   }
   return { ok: false, message: 'identity needs either a token or a user id with its hash' };
 }

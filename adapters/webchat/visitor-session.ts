@@ -140,12 +140,9 @@ async function acceptMessage(deps: WidgetDeps, visitor: Visitor, frame: Extract<
   const reject = (code: WidgetError['code'], message: string) => ({ type: 'error', id: frame.id, code, message });
   const text = frame.text?.trim() ? frame.text : undefined;
   if (!text && !frame.attachments?.length) return reject('bad_frame', 'a message needs text or an attachment');
+  const limited = await checkMessageRate(deps, visitor);
+  if (limited) return reject(limited.code, limited.message);
   const { config } = visitor.channel;
-  const limited = await overLimit(deps, visitor, [
-    [`v:${visitor.key}`, config.messagesPerSecondPerVisitor, 1_000],
-    [`ip:${visitor.ip}`, config.messagesPerSecondPerIp, 1_000],
-  ]);
-  if (limited) return reject('rate_limited', 'You are sending messages too quickly. Please wait a moment.');
   if (!(await hasOpenConversation(deps.db, visitor))) {
     const tooMany = await overLimit(deps, visitor, [[`new:${visitor.ip}`, config.newConversationsPerMinutePerIp, 60_000]]);
     if (tooMany) return reject('rate_limited', 'Too many new chats from your network. Please try again in a minute.');
@@ -170,6 +167,16 @@ async function acceptMessage(deps: WidgetDeps, visitor: Visitor, frame: Extract<
   const recorded = await recordInboundEvents(deps.db, visitor.channel.id, [{ dedupeKey: `${visitor.key}:${frame.id}`, payload }]);
   await deps.enqueueInbound(recorded.filter((r) => !r.duplicate).map((r) => r.id));
   return { type: 'ack', id: frame.id };
+}
+
+/** Counts a message (or an upload) against the visitor's and the IP's per-second limits. */
+export async function checkMessageRate(deps: WidgetDeps, visitor: Visitor): Promise<WidgetError | undefined> {
+  const { config } = visitor.channel;
+  const limited = await overLimit(deps, visitor, [
+    [`v:${visitor.key}`, config.messagesPerSecondPerVisitor, 1_000],
+    [`ip:${visitor.ip}`, config.messagesPerSecondPerIp, 1_000],
+  ]);
+  return limited ? widgetError('rate_limited', 'You are sending messages too quickly. Please wait a moment.') : undefined;
 }
 
 /** Fixed-window counters in Redis, shared by every hub process. */

@@ -3,6 +3,7 @@ import { build } from 'esbuild';
 import express, { type Request, type Response } from 'express';
 import { storeAttachment } from '../../core/attachments/attachment-store.js';
 import {
+  checkMessageRate,
   checkOrigin,
   clientFrame,
   handleFrame,
@@ -105,6 +106,8 @@ export function createWidgetRouter(deps: WidgetDeps) {
     }
     const limit = channel.config.maxAttachmentBytes;
     if (Number(req.get('content-length') ?? 0) > limit) return void tooLarge(res, limit);
+    const limited = await checkMessageRate(deps, visitor);
+    if (limited) return void fail(res, limited);
     const data = await readBody(req, limit);
     if (!data) return void tooLarge(res, limit);
     if (!data.length) return void fail(res, widgetError('bad_frame', 'the file is empty'));
