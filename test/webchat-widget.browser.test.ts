@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueOutboundMessage } from '../core/messages/outbound.js';
+import { sha256Hex } from '../core/security/signatures.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -164,6 +165,35 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     await expect.poll(() => rows(phone).nth(1).locator('img').getAttribute('src'), { timeout: 10_000 }).toMatch(/^blob:/);
     await phone.screenshot({ path: 'docs/webchat-mobile.png' });
     await mobile.close();
+    await context.close();
+  });
+
+  it('falls back to polling over HTTP when WebSockets are blocked', async () => {
+    const context = await browser.newContext();
+    // What a proxy that refuses upgrades looks like to the page: every socket fails to open.
+    await context.addInitScript(() => {
+      (window as any).WebSocket = class {
+        static OPEN = 1;
+        readyState = 3;
+        onclose?: (event: { code: number; reason: string }) => void;
+        constructor() {
+          setTimeout(() => this.onclose?.({ code: 1006, reason: '' }), 10);
+        }
+        send() {}
+        close() {}
+      };
+    });
+    const page = await openWidget(context);
+    await send(page, '代理挡住了 WebSocket');
+    await expect.poll(() => rows(page).last().getAttribute('data-status'), { timeout: 15_000 }).toBe('sent');
+    const token = await page.evaluate((id) => localStorage.getItem(`hubchat:${id}:visitor`), channelId);
+    const [identity] = await hub.runtime.database.query<{ contact_id: string }>(
+      sql`select contact_id from contact_identities where kind = 'web_visitor' and value = ${sha256Hex(JSON.parse(token!))}`,
+    );
+    const list = await hub.api('GET', `/api/v1/conversations?contactId=${identity!.contact_id}`);
+    const reply = await hub.api('POST', `/api/v1/conversations/${list.body.items[0].id}/messages`, { text: '轮询也能收到回复' });
+    expect(reply.status).toBe(202);
+    await expect.poll(() => rows(page).last().textContent(), { timeout: 15_000 }).toContain('轮询也能收到回复');
     await context.close();
   });
 
