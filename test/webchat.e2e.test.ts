@@ -109,6 +109,18 @@ describe('web chat over the widget socket', () => {
     expect(pushed.message).toMatchObject({ text: '您好，请稍等', direction: 'outbound', authorKind: 'agent', authorName: expect.any(String) });
     await waitFor(async () => (await hub.api('GET', `/api/v1/messages/${reply.body.id}`)).body.status === 'sent', 10_000, 'sent');
 
+    const stranger = await hello();
+    await stranger.next('welcome');
+    stranger.send({ type: 'read', messageId: reply.body.id });
+    stranger.send({ type: 'history' });
+    // Frames are handled in order: once the history answers, the read was handled (and ignored).
+    await stranger.next('history');
+    const [readEvents] = await hub.runtime.database.query<{ n: number }>(
+      sql`select count(*)::int as n from inbound_events where dedupe_key = ${`read:${reply.body.id}`}`,
+    );
+    expect(readEvents!.n).toBe(0);
+    stranger.close();
+
     visitor.send({ type: 'read', messageId: reply.body.id });
     await waitFor(async () => (await hub.api('GET', `/api/v1/messages/${reply.body.id}`)).body.status === 'read', 10_000, 'read receipt');
     visitor.close();

@@ -125,6 +125,9 @@ export async function handleFrame(deps: WidgetDeps, visitor: Visitor, frame: Cli
     case 'history':
       return [{ type: 'history', messages: await loadHistory(deps.db, visitor, frame.after ?? 0) }];
     case 'read': {
+      // Only the visitor a message went to may mark it read.
+      const target = await loadVisitorMessage(deps.db, frame.messageId);
+      if (target?.visitor !== visitor.key || target.message.direction !== 'outbound') return [];
       const recorded = await recordInboundEvents(deps.db, visitor.channel.id, [
         { dedupeKey: `read:${frame.messageId}`, payload: { type: 'read', messageId: frame.messageId } satisfies WebchatInboundEvent },
       ]);

@@ -99,7 +99,7 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
 
   function serve(socket: WebSocket, req: IncomingMessage) {
     let visitor: Visitor | undefined;
-    let greeting: Promise<unknown> | undefined;
+    let greeted = false;
     const helloTimer = setTimeout(() => refuse(socket, { error: true, code: 'bad_frame', message: 'no hello frame' }), helloTimeoutMs);
     // Frames are handled in order, so an ack never overtakes the frame before it.
     let queue: Promise<unknown> = Promise.resolve();
@@ -107,9 +107,10 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
       queue = queue.then(async () => {
         try {
           if (!visitor) {
-            if (greeting) return;
-            greeting = greet(socket, req, raw);
-            visitor = (await greeting) as Visitor | undefined;
+            // After a refused hello the socket is closing: later frames are not looked at.
+            if (greeted) return;
+            greeted = true;
+            visitor = await greet(socket, req, raw);
             clearTimeout(helloTimer);
             if (visitor) {
               register(visitor.key, socket);
