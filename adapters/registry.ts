@@ -3,6 +3,7 @@ import { apiAdapter } from './api/api.adapter.js';
 import { smsTwilioAdapter } from './sms-twilio/sms-twilio.adapter.js';
 import { wechatAdapter } from './wechat/wechat.adapter.js';
 import { appPushAdapter } from './app-push/app-push.adapter.js';
+import { webchatAdapter } from './webchat/webchat.adapter.js';
 
 /** Every channel type's adapter; a type in the union without an entry here fails to compile. */
 export const adapters: AdapterRegistry = {
@@ -10,4 +11,5 @@ export const adapters: AdapterRegistry = {
   sms_twilio: { ...smsTwilioAdapter, type: 'sms_twilio' },
   wechat: { ...wechatAdapter, type: 'wechat' },
   app: { ...appPushAdapter, type: 'app' },
+  webchat: { ...webchatAdapter, type: 'webchat' },
 };

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
+import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
 import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
@@ -11,6 +12,7 @@ import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import { createAppApi } from './app-api.js';
 import type { Runtime } from './runtime.js';
+import { widgetDeps } from './webchat.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -95,6 +97,8 @@ export function createApp(runtime: Runtime) {
   });
   app.use('/api/v1', api);
   app.use('/api/app/v1', createAppApi(runtime));
+
+  app.use(createWidgetRouter(widgetDeps(runtime)));
 
   app.get('/', (_req, res) => {
     res.sendFile(adminPage.pathname);

@@ -50,6 +50,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
         '*.token',
         '*.authToken',
         '*.appSecret',
+        '*.identitySecret',
       ],
       censor: '[redacted]',
     },

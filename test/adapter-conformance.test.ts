@@ -36,6 +36,7 @@ const validConfigs: Record<ChannelType, Record<string, unknown>> = {
     apnsTeamId: 'DEF123GHIJ',
     apnsTopic: 'com.bank.app',
   },
+  webchat: { allowedOrigins: ['https://www.bank.example'], identitySecret: 'an-identity-secret-of-32-characters', requireIdentity: false },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

@@ -10,6 +10,9 @@ export class LockTimeoutError extends Error {
 // process is never released by the first one.
 const releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** The pub/sub channel a channel store's `publish` announces on. */
+export const channelLiveTopic = (prefix: string, channelId: string) => `${prefix}:channel:${channelId}:live`;
+
 /** A channel's shared state in Redis under `<prefix>:channel:<id>:`. */
 export function createChannelStore(redis: Redis, prefix: string, channelId: string): ChannelStore {
   const key = (k: string) => `${prefix}:channel:${channelId}:${k}`;
@@ -21,6 +24,9 @@ export function createChannelStore(redis: Redis, prefix: string, channelId: stri
     },
     async delete(k) {
       await redis.del(key(k));
+    },
+    async publish(message) {
+      await redis.publish(channelLiveTopic(prefix, channelId), message);
     },
     async withLock(k, { ttlMs, waitMs }, fn) {
       const lockKey = key(`lock:${k}`);

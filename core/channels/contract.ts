@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { consentStatuses, ContentKind, IdentityKind, PushPlatform } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api', 'sms_twilio', 'wechat', 'app'] as const;
+export const channelTypes = ['api', 'sms_twilio', 'wechat', 'app', 'webchat'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
@@ -132,6 +132,8 @@ export interface ChannelStore {
    * `waitMs` for it. The lock lapses after `ttlMs` should its holder die.
    */
   withLock<T>(key: string, options: { ttlMs: number; waitMs: number }, fn: () => Promise<T>): Promise<T>;
+  /** Announces a message to this channel's live listeners in every hub process (open sockets). */
+  publish(message: string): Promise<void>;
 }
 
 export interface OutboundMessage {
