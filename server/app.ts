@@ -10,6 +10,7 @@ import { buildOpenApi } from './api/openapi.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import type { Runtime } from './runtime.js';
+import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,6 +57,8 @@ export function createApp(runtime: Runtime) {
     express.raw({ type: () => true, limit: runtime.config.BODY_LIMIT_BYTES }),
     (req, res) => handleWebhook(runtime, req, res),
   );
+
+  mountEmailUnsubscribe(app, runtime);
 
   const openApi = buildOpenApi(apiRoutes, pkg.version, {
     '/webhooks/api/{channelId}': {

@@ -9,6 +9,18 @@ import { testRedisUrl } from './support/test-hub.js';
 /** A valid config per channel type; a new adapter adds its line (the record is exhaustive). */
 const validConfigs: Record<ChannelType, Record<string, unknown>> = {
   api: { callbackUrl: 'https://bank.example/hub-callback', secret: 'a-shared-secret-of-32-characters' },
+  email: {
+    address: 'care@bank.example',
+    webhookSecret: 'a-shared-secret-of-32-characters',
+    smtpHost: 'smtp.bank.example',
+    smtpPassword: 'smtp-password',
+    dkimDomain: 'bank.example',
+    dkimSelector: 'hub',
+    dkimPrivateKey: '-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----',
+    imapHost: 'imap.bank.example',
+    imapUser: 'care@bank.example',
+    imapPassword: 'imap-password',
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({
