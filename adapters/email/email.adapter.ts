@@ -120,7 +120,8 @@ async function describeMail(
     const ref = await tools.storeAttachment({ data: file.content, contentType: file.contentType, fileName: file.filename ?? null });
     attachments.push({ ...ref, inline: file.contentDisposition === 'inline', ...(file.cid ? { contentId: file.cid } : {}) });
   }
-  const originalText = mail.text ?? '';
+  // PostgreSQL text and jsonb cannot hold NUL, which broken mailers do put in mail.
+  const originalText = (mail.text ?? '').replaceAll('\u0000', '');
   const shown = visibleText(originalText);
   const references = (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : []).flatMap((r) => stripBrackets(r) ?? []);
   const inReplyTo = stripBrackets(mail.inReplyTo);
@@ -133,12 +134,12 @@ async function describeMail(
       kind: shown || !attachments.length ? 'text' : kindOf(attachments[0]!.contentType),
       text: shown || (attachments.length ? '' : '(empty mail)'),
       payload: {
-        subject: mail.subject ?? '',
+        subject: (mail.subject ?? '').replaceAll('\u0000', ''),
         ...(messageId ? { messageId } : {}),
         ...(inReplyTo ? { inReplyTo } : {}),
         references,
         originalText,
-        ...(typeof mail.html === 'string' ? { html: sanitizeMailHtml(mail.html) } : {}),
+        ...(typeof mail.html === 'string' ? { html: sanitizeMailHtml(mail.html.replaceAll('\u0000', '')) } : {}),
         ...(attachments.length ? { attachments } : {}),
         ...(reused ? { messageIdReused: true } : {}),
         via: stored.via,
