@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import iconv from 'iconv-lite';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storeAttachment } from '../core/attachments/attachment-store.js';
+import { linkAttachments } from '../core/inbound/process-inbound.js';
 import { queueOutboundMessage } from '../core/messages/outbound.js';
 import { startSmtpPeer } from './support/smtp-peer.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
@@ -23,12 +25,13 @@ afterAll(async () => {
   await peer?.close();
 });
 
-async function createEmailChannel(mailbox: string) {
+async function createEmailChannel(mailbox: string, extra: Record<string, unknown> = {}) {
   const secret = randomBytes(24).toString('hex');
   const { status, body } = await hub.api('POST', '/api/v1/channels', {
     type: 'email',
     name: 'Card services mail',
     config: {
+      ...extra,
       address: mailbox,
       fromName: 'Bank Card Services',
       webhookSecret: secret,
@@ -275,6 +278,39 @@ describe('threading and outbound SMTP', () => {
     }, 15_000, 'a second conversation');
     expect(conversations.map((c) => c.status)).toEqual(['resolved', 'open']);
     expect((await messagesOf(conversations[1]!.id)).map((m) => m.text)).toEqual(['还有一个问题。']);
+  });
+});
+
+describe('outbound SMTP with DKIM and attachments', () => {
+  it('signs with the channel key, attaches files, and never shows the secrets', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const notices = await createEmailChannel('notices@bank.test', { dkimDomain: 'bank.test', dkimSelector: 'hub2026', dkimPrivateKey: pem });
+    const view = await hub.api('GET', `/api/v1/channels/${notices.id}`);
+    expect(view.body.secretsSet.sort()).toEqual(['dkimPrivateKey', 'smtpPassword', 'webhookSecret']);
+    expect(JSON.stringify(view.body)).not.toMatch(/relay-password|PRIVATE KEY|${notices.secret}/);
+
+    const customer = 'qian.jin@example.cn';
+    await customerClient().sendMail({ from: customer, to: 'notices@bank.test', subject: '对账单', text: '请发给我对账单。', messageId: '<dkim-1@example.cn>' });
+    const { conversation } = await waitForMessages(customer, 1);
+    const statement = Buffer.from('%PDF-1.4 statement for November');
+    const message = await hub.runtime.database.db.transaction(async (tx) => {
+      const queued = await queueOutboundMessage(tx, hub.runtime.adapters, { conversationId: conversation.id, authorKind: 'agent', text: '附件是您的对账单。' });
+      const file = await storeAttachment(tx, { data: statement, contentType: 'application/pdf', fileName: '十一月对账单.pdf', channelId: notices.id });
+      await linkAttachments(tx, queued.id, { attachments: [file] });
+      return queued;
+    });
+    await hub.runtime.queues.enqueueDelivery(message.id, 0);
+    const sent = await messageStatus(message.id, 'sent');
+    const mail = await waitFor(async () => peer.received.find((m) => m.parsed.messageId === `<${sent.providerMessageId}>`), 10_000, 'signed mail');
+
+    const signature = mail.parsed.headerLines.find((h) => h.key === 'dkim-signature')?.line.replace(/\r?\n\s+/g, ' ') ?? '';
+    expect(signature).toMatch(/\bd=bank\.test;/);
+    expect(signature).toMatch(/\bs=hub2026;/);
+    expect(signature).toMatch(/\bh=[^;]*\bFrom\b/i);
+    expect(mail.parsed.inReplyTo).toBe('<dkim-1@example.cn>');
+    expect(mail.parsed.attachments).toEqual([expect.objectContaining({ filename: '十一月对账单.pdf', contentType: 'application/pdf' })]);
+    expect(mail.parsed.attachments[0]!.content).toEqual(statement);
   });
 });
 
