@@ -77,6 +77,22 @@ export function createApp(runtime: Runtime) {
         },
       },
     },
+    '/webhooks/email/{channelId}': {
+      post: {
+        summary: 'Inbound mail as raw MIME on an email channel',
+        tags: ['webhooks'],
+        security: [],
+        description: 'Authenticated with `Authorization: Bearer <the channel webhookSecret>`. The same mail (Message-ID and body) is stored once.',
+        parameters: [{ name: 'channelId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          202: { description: 'stored (or already stored)' },
+          401: { description: 'missing Authorization header' },
+          403: { description: 'wrong channel secret' },
+          415: { description: 'the body is not message/rfc822' },
+        },
+      },
+    },
   });
   app.get('/api/openapi.json', (_req, res) => {
     res.json(openApi);

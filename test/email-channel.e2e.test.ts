@@ -198,6 +198,42 @@ describe('inbound mail over the webhook', () => {
     expect(after!.n).toBe(before!.n);
   });
 
+  it('decodes Big5 and keeps an inline image as an attachment the sanitized HTML refers to by cid', async () => {
+    const big5 = (t: string) => iconv.encode(t, 'big5').toString('base64');
+    const logo = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+    const raw = [
+      `From: =?Big5?B?${big5('陳大文')}?= <chan.taiman@example.hk>`,
+      `To: ${address}`,
+      `Subject: =?Big5?B?${big5('信用卡額度查詢')}?=`,
+      'Message-ID: <big5-1@example.hk>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/related; boundary="rel"',
+      '',
+      '--rel',
+      'Content-Type: text/html; charset=Big5',
+      'Content-Transfer-Encoding: base64',
+      '',
+      big5('<p>請問我的信用卡額度是多少？</p><img src="cid:logo@example.hk">'),
+      '--rel',
+      'Content-Type: image/png',
+      'Content-ID: <logo@example.hk>',
+      'Content-Disposition: inline; filename="logo.png"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      logo.toString('base64'),
+      '--rel--',
+      '',
+    ].join('\r\n');
+    expect((await post(raw, { authorization: `Bearer ${channel.secret}` })).status).toBe(202);
+    const { messages } = await waitForMessages('chan.taiman@example.hk', 1);
+    expect(messages[0]).toMatchObject({ text: '請問我的信用卡額度是多少？' });
+    expect(messages[0]!.payload.subject).toBe('信用卡額度查詢');
+    expect(messages[0]!.payload.html).toContain('<img src="cid:logo@example.hk" />');
+    expect(messages[0]!.payload.attachments).toEqual([
+      expect.objectContaining({ contentType: 'image/png', size: logo.length, inline: true, contentId: 'logo@example.hk', fileName: 'logo.png' }),
+    ]);
+  });
+
   it('accepts raw MIME, and flags a reused Message-ID with another body instead of dropping it', async () => {
     const auth = { authorization: `Bearer ${channel.secret}` };
     expect((await post(mime('hook-1@example.cn', '我想提高转账限额。'), auth)).status).toBe(202);

@@ -1,3 +1,4 @@
+import { htmlToText } from 'html-to-text';
 import nodemailer from 'nodemailer';
 import type { ChannelAdapter, ChannelContext, HttpReply, NormalizedEvent, NormalizeTools, OutboundMessage, SendResult } from '../../core/channels/contract.js';
 import { PermanentEventError } from '../../core/channels/contract.js';
@@ -120,8 +121,10 @@ async function describeMail(
     const ref = await tools.storeAttachment({ data: file.content, contentType: file.contentType, fileName: file.filename ?? null });
     attachments.push({ ...ref, inline: file.contentDisposition === 'inline', ...(file.cid ? { contentId: file.cid } : {}) });
   }
+  // HTML-only mail (common from mobile and webmail clients) still needs a text to show.
+  const fullText = mail.text?.trim() ? mail.text : typeof mail.html === 'string' ? htmlToText(mail.html, { selectors: [{ selector: 'img', format: 'skip' }] }) : '';
   // PostgreSQL text and jsonb cannot hold NUL, which broken mailers do put in mail.
-  const originalText = (mail.text ?? '').replaceAll('\u0000', '');
+  const originalText = fullText.replaceAll('\u0000', '');
   const shown = visibleText(originalText);
   const references = (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : []).flatMap((r) => stripBrackets(r) ?? []);
   const inReplyTo = stripBrackets(mail.inReplyTo);
