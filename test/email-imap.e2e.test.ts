@@ -31,19 +31,42 @@ afterAll(async () => {
   await hub?.close();
 });
 
-async function imported() {
+async function imported(channelId?: string) {
   return hub.runtime.database.query<{ text: string; via: string }>(
-    sql`select m.text, m.payload->>'via' as via from messages m where m.direction = 'inbound' order by m.seq`,
+    sql`select m.text, m.payload->>'via' as via from messages m
+        where m.direction = 'inbound' and (${channelId ?? null}::uuid is null or m.channel_id = ${channelId ?? null}::uuid) order by m.seq`,
   );
 }
 
-async function flagsOnServer(port: number): Promise<Map<number, string[]>> {
+async function createImapChannel(port: number, extra: Record<string, unknown> = {}) {
+  const { status, body } = await hub.api('POST', '/api/v1/channels', {
+    type: 'email',
+    name: 'Care mailbox',
+    config: {
+      address: 'care@bank.test',
+      webhookSecret: randomBytes(24).toString('hex'),
+      imapHost: '127.0.0.1',
+      imapPort: port,
+      imapSecure: false,
+      imapUser: imapLogin.user,
+      imapPassword: imapLogin.password,
+      imapPollIntervalMs: 1_000,
+      ...extra,
+    },
+  });
+  expect(status).toBe(201);
+  return body;
+}
+
+/** The flags of every mail in a folder, read over IMAP as any mail client would. */
+async function flagsOnServer(port: number, folder = 'INBOX'): Promise<string[][]> {
   const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user: imapLogin.user, pass: imapLogin.password }, logger: false });
   await client.connect();
   try {
-    await client.mailboxOpen('INBOX');
+    const mailbox = await client.mailboxOpen(folder);
+    if (!mailbox.exists) return [];
     const messages = await client.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
-    return new Map(messages.map((m) => [m.uid, [...(m.flags ?? [])]]));
+    return messages.map((m) => [...(m.flags ?? [])]);
   } finally {
     await client.logout();
   }
@@ -52,21 +75,7 @@ async function flagsOnServer(port: number): Promise<Map<number, string[]>> {
 describe('IMAP polling', () => {
   it('imports new mail once across reconnects, server restarts and a renumbered mailbox', async () => {
     peer = await startImapPeer({ uidValidity: 1001, mails: mails.slice(0, 2) });
-    const { status, body } = await hub.api('POST', '/api/v1/channels', {
-      type: 'email',
-      name: 'Care mailbox',
-      config: {
-        address: 'care@bank.test',
-        webhookSecret: randomBytes(24).toString('hex'),
-        imapHost: '127.0.0.1',
-        imapPort: peer.port,
-        imapSecure: false,
-        imapUser: imapLogin.user,
-        imapPassword: imapLogin.password,
-        imapPollIntervalMs: 1_000,
-      },
-    });
-    expect(status).toBe(201);
+    const body = await createImapChannel(peer.port);
     expect(body.secretsSet).toEqual(expect.arrayContaining(['imapPassword', 'webhookSecret']));
     expect(JSON.stringify(body)).not.toContain(imapLogin.password);
 
@@ -75,8 +84,7 @@ describe('IMAP polling', () => {
       { text: '第一封', via: 'imap' },
       { text: '第二封', via: 'imap' },
     ]);
-    const flags = await flagsOnServer(peer.port);
-    expect([...flags.values()].every((f) => f.includes('\\Seen'))).toBe(true);
+    expect(await flagsOnServer(peer.port)).toEqual([expect.arrayContaining(['\\Seen']), expect.arrayContaining(['\\Seen'])]);
 
     // The mail server restarts (every poll reconnects) and comes back with one more mail.
     const port = peer.port;
@@ -94,5 +102,16 @@ describe('IMAP polling', () => {
     expect((await imported()).map((m) => m.text)).toEqual(['第一封', '第二封', '第三封', '第四封', '第五封']);
     const [events] = await hub.runtime.database.query<{ n: number }>(sql`select count(*)::int as n from inbound_events`);
     expect(events!.n).toBe(5);
+    expect((await hub.api('POST', `/api/v1/channels/${body.id}/disable`)).status).toBe(200);
+  });
+
+  it('moves imported mail to the configured folder', async () => {
+    await peer.close();
+    peer = await startImapPeer({ uidValidity: 7, mails: [mail(6, '第六封'), mail(7, '第七封')] });
+    const channel = await createImapChannel(peer.port, { imapAfterImport: 'move', imapMoveTo: 'Processed' });
+    await waitFor(async () => (await imported(channel.id)).length === 2, 15_000, 'two mails');
+    await waitFor(async () => (await flagsOnServer(peer.port)).length === 0, 10_000, 'an empty INBOX');
+    expect(await flagsOnServer(peer.port, 'Processed')).toHaveLength(2);
+    expect((await imported(channel.id)).map((m) => m.text)).toEqual(['第六封', '第七封']);
   });
 });
