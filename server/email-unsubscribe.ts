@@ -1,10 +1,9 @@
 import express, { type Express, type Request, type Response } from 'express';
+import { escapeHtml } from '../adapters/email/email.adapter.js';
 import type { EmailChannelConfig } from '../adapters/email/email.config.js';
 import { addressFromUnsubscribeToken } from '../adapters/email/reply-token.js';
 import { optOutIdentity } from '../core/consents/opt-out.js';
 import type { Runtime } from './runtime.js';
-
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head>` +

@@ -20,7 +20,7 @@ import { conversationFromAddress, replyAddress, unsubscribeToken } from './reply
 const text = (status: number, body: string): HttpReply => ({ status, contentType: 'text/plain', body });
 
 /** The path of the one-click unsubscribe page, under the hub's public base URL. */
-export const unsubscribePath = (channelId: string, token: string) => `/email/unsubscribe/${channelId}/${token}`;
+const unsubscribePath = (channelId: string, token: string) => `/email/unsubscribe/${channelId}/${token}`;
 
 /**
  * Email: mail arrives by the built-in SMTP listener, by IMAP polling or as raw MIME posted to the
@@ -53,7 +53,7 @@ export const emailAdapter: ChannelAdapter<EmailChannelConfig> = {
     const raw = Buffer.from(stored.raw, 'base64');
     const mail = await parseMail(raw);
 
-    const report = await readDeliveryReport(mail);
+    const report = readDeliveryReport(mail);
     if (report) {
       if (report.action !== 'failed') return { type: 'ignored', reason: `delivery report with action ${report.action || 'none'}` };
       return {
@@ -190,7 +190,7 @@ function createTransport(config: EmailChannelConfig, timeoutMs: number) {
   });
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function composeMail(message: OutboundMessage, channel: ChannelContext<EmailChannelConfig>) {
   const { config } = channel;

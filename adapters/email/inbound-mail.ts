@@ -87,7 +87,7 @@ export interface DeliveryReport {
 }
 
 /** Reads a DSN (RFC 3464 multipart/report); undefined for any other mail. */
-export async function readDeliveryReport(mail: ParsedMail): Promise<DeliveryReport | undefined> {
+export function readDeliveryReport(mail: ParsedMail): DeliveryReport | undefined {
   const reportType = mail.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
   if (reportType?.value !== 'multipart/report' || reportType.params?.['report-type']?.toLowerCase() !== 'delivery-status') return undefined;
   const statusPart = mail.attachments.find((a) => a.contentType === 'message/delivery-status');
