@@ -43,6 +43,8 @@ export async function startSmtpListener(deps: SmtpListenerDeps, listen: { port: 
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    // At shutdown, open sessions get this long before they are cut; a cut sender retries later.
+    closeTimeout: 5_000,
     onRcptTo(address: SMTPServerAddress, _session, callback) {
       findChannelFor(db, address.address)
         .then((channelId) => callback(channelId ? null : smtpError(550, `5.1.1 <${address.address}>: no such mailbox here`)))
