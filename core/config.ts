@@ -41,6 +41,11 @@ const envSchema = z.object({
   JOB_LOCK_MS: durationMs.default(30_000),
   SHUTDOWN_TIMEOUT_MS: durationMs.default(15_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** The built-in SMTP listener for email channels; off when unset. */
+  SMTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),
+  SMTP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Mail larger than this is refused with 552. */
+  SMTP_MAX_BYTES: z.coerce.number().int().positive().default(26_214_400),
 });
 
 export type Config = z.infer<typeof envSchema> & {

@@ -13,6 +13,7 @@ import { apiRoutes } from './api/routes.js';
 import { createAppApi } from './app-api.js';
 import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
+import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,6 +61,8 @@ export function createApp(runtime: Runtime) {
     (req, res) => handleWebhook(runtime, req, res),
   );
 
+  mountEmailUnsubscribe(app, runtime);
+
   const openApi = buildOpenApi(apiRoutes, pkg.version, {
     '/webhooks/api/{channelId}': {
       post: {
@@ -74,6 +77,22 @@ export function createApp(runtime: Runtime) {
           400: { description: 'malformed body' },
           401: { description: 'missing signature' },
           403: { description: 'signature does not match' },
+        },
+      },
+    },
+    '/webhooks/email/{channelId}': {
+      post: {
+        summary: 'Inbound mail as raw MIME on an email channel',
+        tags: ['webhooks'],
+        security: [],
+        description: 'Authenticated with `Authorization: Bearer <the channel webhookSecret>`. The same mail (Message-ID and body) is stored once.',
+        parameters: [{ name: 'channelId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+        requestBody: { required: true, content: { 'message/rfc822': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          202: { description: 'stored (or already stored)' },
+          401: { description: 'missing Authorization header' },
+          403: { description: 'wrong channel secret' },
+          415: { description: 'the body is not message/rfc822' },
         },
       },
     },

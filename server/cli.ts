@@ -7,6 +7,7 @@ import { createApiToken, createUser } from '../core/users/users.js';
 import { startHttpServer } from './http-server.js';
 import { RedisUnavailableError } from './redis-supervisor.js';
 import { createLogger, createRuntime, startWorkers } from './runtime.js';
+import { startSmtpIntake } from './smtp-intake.js';
 
 const usage = `usage: hub <command>
 
@@ -24,6 +25,11 @@ async function serve(config: Config, withHttp: boolean): Promise<void> {
   const runtime = await createRuntime(config);
   const workers = await startWorkers(runtime);
   let server: Server | undefined;
+  let smtp: Awaited<ReturnType<typeof startSmtpIntake>> | undefined;
+  if (withHttp && config.SMTP_PORT !== undefined) {
+    smtp = await startSmtpIntake(runtime, { port: config.SMTP_PORT, host: config.SMTP_HOST });
+    runtime.logger.info({ port: smtp.port }, `smtp listener on ${config.SMTP_HOST}:${smtp.port}`);
+  }
   if (withHttp) {
     server = await startHttpServer(runtime, { port: config.PORT, host: config.HOST });
     const address = server.address();
@@ -52,7 +58,7 @@ async function serve(config: Config, withHttp: boolean): Promise<void> {
           }, deadline).unref();
         })
       : Promise.resolve();
-    await Promise.all([closing, workers.close(deadline)]);
+    await Promise.all([closing, smtp?.close(), workers.close(deadline)]);
     await runtime.close();
     process.exit(0);
   };

@@ -15,8 +15,10 @@ import { createChannelStore } from '../workflows/channel-store.js';
 import { createEventPublisher } from '../workflows/events.js';
 import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
 import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
+import { startImapPolling } from '../workflows/imap-poll.worker.js';
 import { createQueues, type Queues } from '../workflows/queues.js';
 import { ensureRedis } from './redis-supervisor.js';
+import { acceptInboundEvents } from './webhooks.js';
 
 /** Everything a hub process shares: one database pool, one Redis connection, the queues. */
 export interface Runtime {
@@ -51,6 +53,10 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
         '*.authToken',
         '*.appSecret',
         '*.identitySecret',
+        '*.webhookSecret',
+        '*.smtpPassword',
+        '*.imapPassword',
+        '*.dkimPrivateKey',
       ],
       censor: '[redacted]',
     },
@@ -160,10 +166,18 @@ export async function startWorkers(runtime: Runtime) {
     logger: runtime.logger,
     handlers: domainEventHandlers(runtime),
   });
+  const imapPolling = startImapPolling({
+    db: runtime.database.db,
+    logger: runtime.logger,
+    loadChannel: (id) => runtime.channels.get(id),
+    accept: (channelId, events) => acceptInboundEvents(runtime, channelId, events),
+    // Finding due mailboxes is one indexed query; each channel's own interval paces the polls.
+    tickMs: 1_000,
+  });
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
     async close(timeoutMs: number) {
-      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs)]);
+      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs), imapPolling.close(timeoutMs)]);
     },
   };
 }

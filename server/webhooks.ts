@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { InboundHttpRequest } from '../core/channels/contract.js';
+import type { AcceptedEvent, InboundHttpRequest } from '../core/channels/contract.js';
 import { recordInboundEvents } from '../core/inbound/inbound-events.js';
 import { enqueueOrLeaveToSweeper } from './enqueue.js';
 import type { Runtime } from './runtime.js';
@@ -31,10 +31,17 @@ export async function handleWebhook(runtime: Runtime, req: Request, res: Respons
     rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
   };
   const result = await channel.adapter.verifyInbound(request, channel.context);
-  if (result.ok && result.events.length) {
-    const recorded = await recordInboundEvents(runtime.database.db, channelId, result.events);
-    const fresh = recorded.filter((r) => !r.duplicate).map((r) => r.id);
-    await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(fresh));
-  }
+  if (result.ok) await acceptInboundEvents(runtime, channelId, result.events);
   res.status(result.reply.status).type(result.reply.contentType ?? 'text/plain').send(result.reply.body);
+}
+
+/**
+ * Commits provider events and queues their processing; every way in (webhooks, the SMTP
+ * listener, IMAP polling) goes through here before the provider is answered.
+ */
+export async function acceptInboundEvents(runtime: Runtime, channelId: string, events: AcceptedEvent[]): Promise<void> {
+  if (!events.length) return;
+  const recorded = await recordInboundEvents(runtime.database.db, channelId, events);
+  const fresh = recorded.filter((r) => !r.duplicate).map((r) => r.id);
+  await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(fresh));
 }

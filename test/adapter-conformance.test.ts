@@ -37,6 +37,18 @@ const validConfigs: Record<ChannelType, Record<string, unknown>> = {
     apnsTopic: 'com.bank.app',
   },
   webchat: { allowedOrigins: ['https://www.bank.example'], identitySecret: 'an-identity-secret-of-32-characters', requireIdentity: false },
+  email: {
+    address: 'care@bank.example',
+    webhookSecret: 'a-shared-secret-of-32-characters',
+    smtpHost: 'smtp.bank.example',
+    smtpPassword: 'smtp-password',
+    dkimDomain: 'bank.example',
+    dkimSelector: 'hub',
+    dkimPrivateKey: '-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----',
+    imapHost: 'imap.bank.example',
+    imapUser: 'care@bank.example',
+    imapPassword: 'imap-password',
+  },
 };
 
 const context = (type: ChannelType): ChannelContext<unknown> => ({

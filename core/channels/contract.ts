@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { consentStatuses, ContentKind, IdentityKind, PushPlatform } from '../db/schema.js';
 
 /** Every channel type the hub knows. Adding one here without registering an adapter fails to compile. */
-export const channelTypes = ['api', 'sms_twilio', 'wechat', 'app', 'webchat'] as const;
+export const channelTypes = ['api', 'sms_twilio', 'wechat', 'app', 'webchat', 'email'] as const;
 export type ChannelType = (typeof channelTypes)[number];
 
 /** A provider's HTTP request as a webhook route received it. */
@@ -66,9 +66,35 @@ export type MessageAction =
   /** Queued as a transactional reply to the sender on the same channel. */
   | { type: 'auto_reply'; text: string };
 
+/**
+ * Which conversation a message continues, for channels that thread (email). Tried before the
+ * contact's open conversation; only conversations of the same contact are joined.
+ */
+export interface ThreadHint {
+  /** Provider ids of earlier messages this one answers, most direct first (In-Reply-To, then References). */
+  providerMessageIds: string[];
+  /** A conversation the hub itself named in the address replied to (a signed reply token). */
+  conversationId?: string;
+}
+
 export type NormalizedEvent =
-  | { type: 'message'; sender: SenderIdentity; content: MessageContent; providerMessageId?: string; actions?: MessageAction[] }
-  | { type: 'status'; providerMessageId: string; status: DeliveryStatus; errorCode?: string; errorMessage?: string }
+  | {
+      type: 'message';
+      sender: SenderIdentity;
+      content: MessageContent;
+      providerMessageId?: string;
+      actions?: MessageAction[];
+      threadHint?: ThreadHint;
+    }
+  | {
+      type: 'status';
+      providerMessageId: string;
+      status: DeliveryStatus;
+      errorCode?: string;
+      errorMessage?: string;
+      /** The recipient can never be reached (a hard bounce): later sends to it on this channel fail at once. */
+      suppressRecipient?: boolean;
+    }
   | { type: 'ignored'; reason: string };
 
 /** A channel as an adapter sees it: its id and its whole parsed config, secrets included. */
@@ -143,6 +169,10 @@ export interface OutboundMessage {
   text: string | null;
   payload: Record<string, unknown>;
   recipient: { kind: IdentityKind; value: string };
+  /** The customer's latest message in the conversation on this channel, for channels that thread replies (email). */
+  inReplyTo?: { providerMessageId: string; payload: Record<string, unknown> };
+  /** Files linked to the message. */
+  attachments?: Array<{ data: Buffer; contentType: string; fileName: string | null }>;
 }
 
 /** What `normalize` may use besides the payload. */

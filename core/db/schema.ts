@@ -419,3 +419,25 @@ export const appDevices = pgTable(
     check('app_devices_platform_check', inList('platform', pushPlatforms)),
   ],
 );
+
+/**
+ * Recipients a channel must not send to again (an email address that hard-bounced). Unlike an
+ * opt-out, this stops every send, transactional ones included: the address does not exist.
+ */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    identityId: uuid('identity_id')
+      .notNull()
+      .references(() => contactIdentities.id),
+    /** The provider's code that caused it, e.g. the DSN status `5.1.1`. */
+    code: text('code').notNull(),
+    reason: text('reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('suppressions_channel_identity_key').on(t.channelId, t.identityId)],
+);

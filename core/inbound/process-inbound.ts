@@ -5,9 +5,9 @@ import { recordConsentChange } from '../consents/consents.js';
 import { IdentityValueError } from '../contacts/identity.js';
 import { resolveSender } from '../contacts/resolve-contact.js';
 import { storeAttachment } from '../attachments/attachment-store.js';
-import { findOrOpenConversation } from '../conversations/open-conversation.js';
+import { findOrOpenConversation, findThreadConversation } from '../conversations/open-conversation.js';
 import type { Db } from '../db/client.js';
-import { attachments, inboundEvents, messages, type MessageStatus } from '../db/schema.js';
+import { attachments, inboundEvents, messages, suppressions, type MessageStatus } from '../db/schema.js';
 import type { DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 
@@ -77,7 +77,9 @@ async function applyNormalizedEvent(
       return applyDeliveryStatus(tx, channelId, normalized);
     case 'message': {
       const sender = await resolveSender(tx, normalized.sender, channelId, `channel:${channelId}`);
-      const conversation = await findOrOpenConversation(tx, sender.contactId, channelId);
+      const conversation =
+        (normalized.threadHint && (await findThreadConversation(tx, sender.contactId, channelId, normalized.threadHint))) ||
+        (await findOrOpenConversation(tx, sender.contactId, channelId));
       const [message] = await tx
         .insert(messages)
         .values({
@@ -176,9 +178,18 @@ async function applyDeliveryStatus(
         inArray(messages.status, earlierThan[receipt.status]),
       ),
     )
-    .returning({ id: messages.id, conversationId: messages.conversationId });
+    .returning({ id: messages.id, conversationId: messages.conversationId, identityId: messages.identityId });
   if (!updated.length && (await receiptOvertookSend(tx, channelId, receipt.providerMessageId))) {
     throw new Error(`receipt for ${receipt.providerMessageId} arrived before its send was recorded; retrying`);
+  }
+  if (receipt.suppressRecipient) {
+    const identityIds = [...new Set(updated.flatMap((m) => m.identityId ?? []))];
+    if (identityIds.length) {
+      await tx
+        .insert(suppressions)
+        .values(identityIds.map((identityId) => ({ channelId, identityId, code: receipt.errorCode ?? 'suppressed', reason: receipt.errorMessage ?? null })))
+        .onConflictDoNothing();
+    }
   }
   return updated.map((m) => ({
     type: 'message.status',

@@ -5,7 +5,7 @@ import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import { currentConsent, recordConsentChange } from '../consents/consents.js';
 import type { Db } from '../db/client.js';
-import { channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
+import { attachments, channels, contactIdentities, conversations, messages, suppressions, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -282,6 +282,30 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
         .where(eq(contactIdentities.id, message.identityId))
     : [];
   if (!recipient) return { outcome: 'permanent', code: 'no_recipient', message: 'the message has no recipient identity' };
+  const [suppressed] = await deps.db
+    .select({ code: suppressions.code })
+    .from(suppressions)
+    .where(and(eq(suppressions.channelId, message.channelId), eq(suppressions.identityId, message.identityId!)));
+  if (suppressed) {
+    return { outcome: 'permanent', code: 'recipient_suppressed', message: `${recipient.value} is suppressed on this channel after a permanent failure (${suppressed.code})` };
+  }
+  const [inReplyTo] = await deps.db
+    .select({ providerMessageId: messages.providerMessageId, payload: messages.payload })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, message.conversationId),
+        eq(messages.channelId, message.channelId),
+        eq(messages.direction, 'inbound'),
+        lt(messages.seq, message.seq),
+      ),
+    )
+    .orderBy(desc(messages.seq))
+    .limit(1);
+  const files = await deps.db
+    .select({ data: attachments.data, contentType: attachments.contentType, fileName: attachments.fileName })
+    .from(attachments)
+    .where(eq(attachments.messageId, message.id));
   try {
     return await channel.adapter.send(
       {
@@ -291,6 +315,8 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
         text: message.text,
         payload: message.payload,
         recipient,
+        ...(inReplyTo?.providerMessageId ? { inReplyTo: { providerMessageId: inReplyTo.providerMessageId, payload: inReplyTo.payload } } : {}),
+        ...(files.length ? { attachments: files } : {}),
       },
       channel.context,
       { readAttachment: (id) => readAttachment(deps.db, id) },

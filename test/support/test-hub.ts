@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../core/config.js';
 import { createApiToken, createUser } from '../../core/users/users.js';
 import { startHttpServer } from '../../server/http-server.js';
 import { createRuntime, startWorkers, type Runtime } from '../../server/runtime.js';
+import { startSmtpIntake } from '../../server/smtp-intake.js';
 import { createTestDatabase } from './databases.js';
 
 export const testRedisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -59,6 +60,8 @@ export interface TestHub {
   env: Record<string, string>;
   baseUrl: string;
   adminToken: string;
+  /** The port of the hub's SMTP listener, when started with `smtp: true`. */
+  smtpPort: number | undefined;
   /** Calls the REST API as the admin. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   createApiChannel(callbackUrl: string, secret?: string): Promise<{ id: string; secret: string }>;
@@ -71,13 +74,16 @@ export interface TestHub {
  * A whole hub (HTTP server and workers) in this process, on its own database and Redis prefix,
  * reached over real HTTP on an ephemeral port.
  */
-export async function startTestHub(options: { overrides?: Record<string, string>; workers?: boolean } = {}): Promise<TestHub> {
+export async function startTestHub(
+  options: { overrides?: Record<string, string>; workers?: boolean; smtp?: boolean } = {},
+): Promise<TestHub> {
   const isolated = await isolatedEnvironment(options.overrides);
   const config = loadConfig(isolated.env);
   const runtime = await createRuntime(config);
   const workers = options.workers === false ? undefined : await startWorkers(runtime);
   const server = await startHttpServer(runtime, { port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const smtp = options.smtp ? await startSmtpIntake(runtime, { port: 0, host: '127.0.0.1' }) : undefined;
 
   const admin = await createUser(runtime.database.db, null, { email: 'admin@bank.test', role: 'admin' });
   const { token: adminToken } = await createApiToken(runtime.database.db, null, admin.email, 'tests');
@@ -102,6 +108,7 @@ export async function startTestHub(options: { overrides?: Record<string, string>
     env: isolated.env,
     baseUrl,
     adminToken,
+    smtpPort: smtp?.port,
     api,
     async createApiChannel(callbackUrl, secret = randomBytes(24).toString('hex')) {
       const { status, body } = await api('POST', '/api/v1/channels', { type: 'api', name: 'Core banking', config: { callbackUrl, secret } });
@@ -119,6 +126,7 @@ export async function startTestHub(options: { overrides?: Record<string, string>
       return { status: response.status, body: text ? JSON.parse(text) : undefined };
     },
     async close() {
+      await smtp?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
