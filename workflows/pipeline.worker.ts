@@ -18,6 +18,7 @@ export interface PipelineWorkerDeps {
   loadChannel(id: string): Promise<LoadedChannel | undefined>;
   concurrency: number;
   inboundMaxAttempts: number;
+  conversationWindowMs?: number;
   outboundMaxAttempts: number;
   retryBaseDelayMs: number;
   sweepIntervalMs: number;
@@ -52,7 +53,7 @@ export async function startPipelineWorkers(deps: PipelineWorkerDeps) {
       }
       const { eventId } = job.data as { eventId: string };
       const outcome = await processInboundEvent(
-        { db, loadChannel: deps.loadChannel, maxAttempts: deps.inboundMaxAttempts },
+        { db, loadChannel: deps.loadChannel, maxAttempts: deps.inboundMaxAttempts, conversationWindowMs: deps.conversationWindowMs },
         eventId,
       );
       switch (outcome.result) {

@@ -13,6 +13,8 @@ export interface InboundDeps {
   db: Db;
   loadChannel(id: string): Promise<LoadedChannel | undefined>;
   maxAttempts: number;
+  /** Inactivity after which a customer's next message opens a new conversation. */
+  conversationWindowMs?: number | undefined;
 }
 
 export type InboundOutcome =
@@ -45,7 +47,7 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
         .where(eq(inboundEvents.id, eventId))
         .for('update');
       if (locked?.status !== 'pending') return { result: 'skipped', reason: 'processed concurrently' } as const;
-      const events = await applyNormalizedEvent(tx, normalized, event.channelId, eventId);
+      const events = await applyNormalizedEvent(tx, normalized, event.channelId, eventId, deps.conversationWindowMs);
       await tx
         .update(inboundEvents)
         .set({ status: 'processed', processedAt: sql`now()`, error: null })
@@ -64,6 +66,7 @@ async function applyNormalizedEvent(
   normalized: NormalizedEvent,
   channelId: string,
   eventId: string,
+  conversationWindowMs: number | undefined,
 ): Promise<DomainEvent[]> {
   switch (normalized.type) {
     case 'ignored':
@@ -72,7 +75,7 @@ async function applyNormalizedEvent(
       return applyDeliveryStatus(tx, channelId, normalized);
     case 'message': {
       const sender = await resolveSender(tx, normalized.sender, channelId, `channel:${channelId}`);
-      const conversation = await findOrOpenConversation(tx, sender.contactId, channelId);
+      const conversation = await findOrOpenConversation(tx, sender.contactId, channelId, conversationWindowMs);
       const [message] = await tx
         .insert(messages)
         .values({
@@ -94,6 +97,7 @@ async function applyNormalizedEvent(
       const base = { conversationId: conversation.id, contactId: sender.contactId, channelId };
       return [
         ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
+        ...sender.merges.map((m) => ({ type: 'contact.merged', mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }) as const),
         ...(conversation.opened ? [{ type: 'conversation.opened', ...base } as const] : []),
         { type: 'message.created', messageId: message!.id, direction: 'inbound', ...base },
       ];

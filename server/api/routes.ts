@@ -23,6 +23,7 @@ import { notFound } from '../../core/errors.js';
 import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
+import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
@@ -108,7 +109,7 @@ const contactRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts',
-    summary: 'List contacts, newest first',
+    summary: 'List contacts, newest first (merged contacts are left out; their ids still resolve)',
     tag: 'contacts',
     roles: allRoles,
     query: pageQuery,
@@ -260,4 +261,11 @@ const operationsRoutes: ApiRoute[] = [
   }),
 ];
 
-export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: ApiRoute[] = [
+  ...channelRoutes,
+  ...contactRoutes,
+  ...conversationRoutes,
+  ...attachmentRoutes,
+  ...operationsRoutes,
+  ...identityRoutes,
+];
