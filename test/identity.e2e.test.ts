@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentConsent, recordConsent } from '../core/consents/consents.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
@@ -135,6 +136,22 @@ describe('one customer across channels', () => {
     expect(appCallback.received.some((r) => JSON.parse(r.body).messageId === reply.body.id)).toBe(false);
   });
 
+  it('a conversation continues across channels within 24 hours of inactivity; after that a new one opens', async () => {
+    const phone = '+8613866667777';
+    const first = await send(sms, { kind: 'phone', value: phone }, 'window: sms');
+    const second = await send(app, { kind: 'app_user', value: 'u-4004', linked: [{ kind: 'phone', value: phone }] }, 'window: app');
+    expect(second.conversation_id).toBe(first.conversation_id);
+
+    await hub.runtime.database.query(
+      sql`update conversations set last_message_at = now() - interval '25 hours' where id = ${first.conversation_id}`,
+    );
+    const third = await send(app, { kind: 'app_user', value: 'u-4004' }, 'window: next day');
+    expect(third.contact_id).toBe(first.contact_id);
+    expect(third.conversation_id).not.toBe(first.conversation_id);
+    const opened = await hub.api('GET', `/api/v1/conversations/${third.conversation_id}`);
+    expect(opened.body.seenChannelIds).toEqual([app.id]);
+  });
+
   it('two workers linking the same pair at once produce exactly one merge and lose no message', async () => {
     const phone = '+8613833334444';
     const a = await send(sms, { kind: 'phone', value: phone }, 'pair: sms');
@@ -232,10 +249,15 @@ describe('contacts pushed by the bank, manual merges and rules', () => {
       (await hub.api('POST', '/api/v1/contacts', { identities: [{ kind: 'external_id', value: external }], name })).body.contact.id as string;
     const [c1, c2, c3] = [await make('M-1', 'First'), await make('M-2', 'Second'), await make('M-3', 'Third')];
 
+    const db = hub.runtime.database.db;
+    await recordConsent(db, { contactId: c1, channelId: sms.id, status: 'opted_out', source: 'sms:STOP' });
+
     const first = await hub.api('POST', '/api/v1/contacts/merge', { survivorId: c2, mergedId: c1 });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ rule: 'manual', survivorId: c2, mergedId: c1, moved: { mergedBefore: { name: 'First' } } });
     expect(first.body.actorUserId).toEqual(expect.any(String));
+    expect(first.body.moved.consents).toHaveLength(1);
+    expect(await currentConsent(db, c2, sms.id)).toBe('opted_out');
     const second = await hub.api('POST', '/api/v1/contacts/merge', { survivorId: c3, mergedId: c2 });
     expect(second.status).toBe(201);
     expect((await hub.api('GET', `/api/v1/contacts/${c1}`)).body.id).toBe(c3);
@@ -249,6 +271,8 @@ describe('contacts pushed by the bank, manual merges and rules', () => {
 
     expect((await hub.api('POST', `/api/v1/contact-merges/${second.body.id}/undo`)).status).toBe(200);
     expect((await hub.api('POST', `/api/v1/contact-merges/${first.body.id}/undo`)).status).toBe(200);
+    expect(await currentConsent(db, c1, sms.id)).toBe('opted_out');
+    expect(await currentConsent(db, c2, sms.id)).toBe('opted_in');
     for (const [id, name, external] of [[c1, 'First', 'M-1'], [c2, 'Second', 'M-2'], [c3, 'Third', 'M-3']] as const) {
       const contact = await hub.api('GET', `/api/v1/contacts/${id}`);
       expect(contact.body).toMatchObject({ id, name, mergedIntoId: null });
