@@ -244,6 +244,15 @@ describe('contacts pushed by the bank, manual merges and rules', () => {
     expect((await hub.api('PATCH', '/api/v1/identity-merge-rules/fax', { autoMerge: true })).status).toBe(400);
   });
 
+  it('documents the identity endpoints in the OpenAPI document', async () => {
+    const response = await fetch(`${hub.baseUrl}/api/openapi.json`);
+    const document = await response.json();
+    for (const path of ['/api/v1/contacts/merge', '/api/v1/contact-merges/{id}/undo', '/api/v1/contacts/{id}/timeline', '/api/v1/conversations/{id}/channels']) {
+      expect(document.paths).toHaveProperty([path]);
+    }
+    expect(document.paths['/api/v1/identity-merge-rules/{kind}'].patch.parameters[0].schema).toEqual({ type: 'string' });
+  });
+
   it('a manual merge is recorded with its author; undo is refused while a later merge depends on it', async () => {
     const make = async (external: string, name: string) =>
       (await hub.api('POST', '/api/v1/contacts', { identities: [{ kind: 'external_id', value: external }], name })).body.contact.id as string;
