@@ -204,6 +204,16 @@ describe('contacts pushed by the bank, manual merges and rules', () => {
     expect((await hub.api('GET', `/api/v1/contacts/${id}`)).body).toMatchObject({ tier: 'Private', timezone: 'Asia/Shanghai' });
   });
 
+  it('the same new customer pushed five times at once becomes one contact', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => hub.api('POST', '/api/v1/contacts', { identities: [{ kind: 'external_id', value: 'CUST-RACE', verified: true }] })),
+    );
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(responses.filter((r) => r.body.created)).toHaveLength(1);
+    expect(new Set(responses.map((r) => r.body.contact.id)).size).toBe(1);
+    expect(responses.flatMap((r) => r.body.merges)).toEqual([]);
+  });
+
   it('a verified link between contacts with different external ids is not merged but suggested, with the reason', async () => {
     const one = await hub.api('POST', '/api/v1/contacts', { identities: [{ kind: 'external_id', value: 'CUST-1', verified: true }] });
     const two = await hub.api('POST', '/api/v1/contacts', {

@@ -261,7 +261,6 @@ async function rehomeStrayMessages(tx: Db, contactIds: string[]): Promise<string
     .innerJoin(conversations, eq(conversations.id, messages.conversationId))
     .where(and(inArray(messages.contactId, contactIds), ne(conversations.contactId, messages.contactId)))
     .orderBy(messages.seq);
-  const touched = new Set<string>();
   for (const contactId of new Set(strays.map((s) => s.contactId))) {
     const mine = strays.filter((s) => s.contactId === contactId);
     const [open] = await tx
@@ -277,7 +276,6 @@ async function rehomeStrayMessages(tx: Db, contactIds: string[]): Promise<string
         .values({ contactId, lastChannelId: mine.at(-1)!.channelId })
         .returning({ id: conversations.id }))[0]!.id;
     await tx.update(messages).set({ conversationId: targetId }).where(inArray(messages.id, mine.map((m) => m.id)));
-    touched.add(targetId);
   }
   const all = await tx.select({ id: conversations.id }).from(conversations).where(inArray(conversations.contactId, contactIds));
   await refreshConversations(tx, all.map((c) => c.id));

@@ -95,6 +95,10 @@ export async function upsertContact(deps: { db: Db }, actorUserId: string, input
   const { identities, ...attributes } = parseInput(upsertContactInput, input);
   const claims = claimsOf(identities, 'api');
   const result = await deps.db.transaction(async (tx) => {
+    // Two pushes of the same new customer at once would otherwise both create a contact.
+    for (const key of [...new Set(claims.map((c) => `${c.kind}:${c.scope}:${c.value}`))].sort()) {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${key}))`);
+    }
     let owner: string | undefined;
     for (const claim of claims) owner ??= (await findIdentity(tx, claim))?.contactId;
     const contactId = owner ?? (await tx.insert(contacts).values({}).returning({ id: contacts.id }))[0]!.id;
