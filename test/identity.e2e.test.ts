@@ -42,7 +42,7 @@ async function send(channel: { id: string; secret: string }, from: From, text: s
 async function timelineTexts(contactId: string): Promise<string[]> {
   const { status, body } = await hub.api('GET', `/api/v1/contacts/${contactId}/timeline?limit=200`);
   expect(status).toBe(200);
-  return body.items.map((m: { text: string }) => m.text);
+  return body.items.filter((e: { type: string }) => e.type === 'message').map((m: { text: string }) => m.text);
 }
 
 describe('one customer across channels', () => {
@@ -111,6 +111,22 @@ describe('one customer across channels', () => {
     );
     expect(mixed!.n).toBe(0);
     expect(smsLater.contact_id).toBe(survivorId);
+
+    // The timeline shows the merge and its undo among the messages, page by page.
+    const entries: Array<{ type: string; text?: string; mergeId?: string }> = [];
+    let cursor: string | null = null;
+    do {
+      const { body } = await hub.api('GET', `/api/v1/contacts/${survivorId}/timeline?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(body.items.length).toBeLessThanOrEqual(2);
+      entries.push(...body.items);
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(entries.map((e) => (e.type === 'message' ? e.text : `${e.type} ${e.mergeId}`))).toEqual([
+      'sms: my card is blocked',
+      `contact.merged ${merge.id}`,
+      'sms: also after the merge',
+      `contact.merge_undone ${merge.id}`,
+    ]);
 
     const again = await hub.api('POST', `/api/v1/contact-merges/${merge.id}/undo`);
     expect(again.status).toBe(409);

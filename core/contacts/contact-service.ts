@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
-import { contacts, identityKinds, mergeSuggestions, messages, type IdentityKind } from '../db/schema.js';
+import { contactMerges, contacts, identityKinds, mergeSuggestions, messages, type IdentityKind } from '../db/schema.js';
 import { badRequest } from '../errors.js';
 import { decodeCursor, toPage } from '../pagination.js';
 import { parseInput } from '../validation.js';
@@ -160,14 +161,26 @@ export async function listDuplicates(db: Db, id: string) {
   return { contactId: live, items };
 }
 
-/** Every message of the contact across channels and conversations, in the order they were stored. */
+/** A timestamp as text with its microseconds, so cursors compare exactly as the database orders. */
+const instant = (column: SQL | AnyPgColumn) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * Everything that happened to the contact across channels and conversations, oldest first: its
+ * messages, and the merges and undos it took part in. A merge made while a message was processed
+ * lists just before that message.
+ */
 export async function listTimeline(db: Db, id: string, page: { limit: number; cursor?: string | undefined }) {
   const live = await resolveLiveContactId(db, id);
-  const after = decodeCursor(page.cursor, 1);
-  const rows = await db
+  const after = decodeCursor(page.cursor, 2) as [string, string] | undefined;
+  const afterCursor = (at: SQL, tie: SQL) => (after ? sql`(${at}, ${tie}) > (${after[0]}, ${after[1]})` : undefined);
+
+  const messageAt = instant(messages.createdAt);
+  const messageTie = sql<string>`'m' || lpad(${messages.seq}::text, 19, '0')`;
+  const messageRows = await db
     .select({
+      at: messageAt,
+      tie: messageTie,
       id: messages.id,
-      seq: messages.seq,
       conversationId: messages.conversationId,
       channelId: messages.channelId,
       identityId: messages.identityId,
@@ -177,12 +190,36 @@ export async function listTimeline(db: Db, id: string, page: { limit: number; cu
       text: messages.text,
       payload: messages.payload,
       status: messages.status,
-      createdAt: messages.createdAt,
     })
     .from(messages)
-    .where(and(eq(messages.contactId, live), after ? gt(messages.seq, after[0] as number) : undefined))
-    .orderBy(asc(messages.seq))
+    .where(and(eq(messages.contactId, live), afterCursor(messageAt, messageTie)))
+    .orderBy(asc(messages.createdAt), asc(messages.seq))
     .limit(page.limit + 1);
-  return { contactId: live, ...toPage(rows, page.limit, (row) => [row.seq]) };
-}
 
+  const involved = or(eq(contactMerges.survivorId, live), eq(contactMerges.mergedId, live));
+  const mergeColumns = { mergeId: contactMerges.id, survivorId: contactMerges.survivorId, mergedId: contactMerges.mergedId, rule: contactMerges.rule };
+  const mergedAt = instant(contactMerges.createdAt);
+  const mergedTie = sql<string>`'a' || ${contactMerges.id}::text`;
+  const mergeRows = await db
+    .select({ at: mergedAt, tie: mergedTie, ...mergeColumns })
+    .from(contactMerges)
+    .where(and(involved, afterCursor(mergedAt, mergedTie)))
+    .orderBy(asc(contactMerges.createdAt))
+    .limit(page.limit + 1);
+  const undoneAt = instant(contactMerges.undoneAt);
+  const undoneTie = sql<string>`'u' || ${contactMerges.id}::text`;
+  const undoRows = await db
+    .select({ at: undoneAt, tie: undoneTie, ...mergeColumns })
+    .from(contactMerges)
+    .where(and(involved, isNotNull(contactMerges.undoneAt), afterCursor(undoneAt, undoneTie)))
+    .orderBy(asc(contactMerges.undoneAt))
+    .limit(page.limit + 1);
+
+  const entries = [
+    ...messageRows.map(({ tie, ...row }) => ({ type: 'message' as const, tie, ...row })),
+    ...mergeRows.map(({ tie, ...row }) => ({ type: 'contact.merged' as const, tie, ...row })),
+    ...undoRows.map(({ tie, ...row }) => ({ type: 'contact.merge_undone' as const, tie, ...row })),
+  ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.tie < b.tie ? -1 : a.tie > b.tie ? 1 : 0));
+  const pageOf = toPage(entries, page.limit, (entry) => [entry.at, entry.tie]);
+  return { contactId: live, items: pageOf.items.map(({ tie: _tie, ...entry }) => entry), nextCursor: pageOf.nextCursor };
+}

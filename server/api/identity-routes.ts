@@ -67,11 +67,11 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts/:id/timeline',
-    summary: "Every message of the contact across channels and conversations, oldest first",
+    summary: 'Everything that happened to the contact across channels and conversations, oldest first: messages, merges and undos',
     tag: 'contacts',
     roles: staffRoles,
     query: pageQuery,
-    responds: { status: 200, description: '{ contactId, items: TimelineEntry[], nextCursor }' },
+    responds: { status: 200, description: '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }' },
     handle: ({ runtime, params, query }) => listTimeline(runtime.database.db, params.id!, query),
   }),
   defineRoute({
