@@ -131,6 +131,14 @@ describe('one customer across channels', () => {
     const again = await hub.api('POST', `/api/v1/contact-merges/${merge.id}/undo`);
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/already undone/);
+
+    // Once undone, the same link no longer merges the pair by itself: it is offered as a suggestion.
+    const relinked = await send(app, { kind: 'app_user', value: 'u-1001', linked: [{ kind: 'phone', value: phone }] }, 'app: logged in again');
+    expect(relinked.contact_id).toBe(anonymous.contact_id);
+    const duplicates = await hub.api('GET', `/api/v1/contacts/${survivorId}/duplicates`);
+    expect(duplicates.body.items).toEqual([
+      expect.objectContaining({ contactId: anonymous.contact_id, kind: 'phone', reason: expect.stringContaining(`merge ${merge.id} of these contacts was undone`) }),
+    ]);
   });
 
   it('lists the channels a conversation can be answered on, and a reply goes out on the one the agent picks', async () => {

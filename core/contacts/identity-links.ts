@@ -1,6 +1,6 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { contactIdentities, mergeSuggestions, type IdentityKind } from '../db/schema.js';
+import { contactIdentities, contactMerges, mergeSuggestions, type IdentityKind } from '../db/schema.js';
 import { lockContacts, mergeLockedContacts, resolveLiveContactId, type ContactMerge } from './contact-merge.js';
 import { loadMergeRules, type MergeRules } from './merge-rules.js';
 
@@ -96,6 +96,18 @@ async function mergeByRule(tx: Db, a: string, b: string, claim: IdentityClaim, r
     // A concurrent merge moved one of them elsewhere: retrying the whole event sees the new state.
     throw new Error(`contacts ${a} and ${b} changed while being merged; retry`);
   }
+  // Someone judged these two to be different customers: only a person may merge them again.
+  const [undone] = await tx
+    .select({ id: contactMerges.id })
+    .from(contactMerges)
+    .where(
+      and(
+        isNotNull(contactMerges.undoneAt),
+        or(and(eq(contactMerges.survivorId, a), eq(contactMerges.mergedId, b)), and(eq(contactMerges.survivorId, b), eq(contactMerges.mergedId, a))),
+      ),
+    )
+    .limit(1);
+  if (undone) return { reason: `verified ${claim.kind} ${claim.value} links them, but merge ${undone.id} of these contacts was undone` };
   const blocking = await conflictingKinds(tx, a, b, rules);
   if (blocking.length) {
     return { reason: `verified ${claim.kind} ${claim.value} links them, but they carry different verified ${blocking.join(', ')}` };
