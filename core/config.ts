@@ -40,6 +40,8 @@ const envSchema = z.object({
   /** How long a worker's claim on a job lasts; a job of a dead worker is retried after about this long. */
   JOB_LOCK_MS: durationMs.default(30_000),
   SHUTDOWN_TIMEOUT_MS: durationMs.default(15_000),
+  /** A conversation quiet for longer than this is not continued: the next message opens a new one. */
+  CONVERSATION_WINDOW_MS: durationMs.default(86_400_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** The built-in SMTP listener for email channels; off when unset. */
   SMTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),

@@ -4,6 +4,8 @@
  */
 export type DomainEvent =
   | { type: 'contact.created'; contactId: string }
+  | { type: 'contact.merged'; mergeId: string; survivorId: string; mergedId: string }
+  | { type: 'contact.merge_undone'; mergeId: string; survivorId: string; mergedId: string }
   | { type: 'conversation.opened'; conversationId: string; contactId: string; channelId: string }
   | {
       type: 'message.created';

@@ -151,6 +151,7 @@ export async function startWorkers(runtime: Runtime) {
     adapters: runtime.adapters,
     concurrency: config.WORKER_CONCURRENCY,
     inboundMaxAttempts: config.INBOUND_MAX_ATTEMPTS,
+    conversationWindowMs: config.CONVERSATION_WINDOW_MS,
     outboundMaxAttempts: config.OUTBOUND_MAX_ATTEMPTS,
     retryBaseDelayMs: config.RETRY_BASE_DELAY_MS,
     sweepIntervalMs: config.SWEEP_INTERVAL_MS,

@@ -20,6 +20,7 @@ export interface PipelineWorkerDeps {
   adapters: AdapterRegistry;
   concurrency: number;
   inboundMaxAttempts: number;
+  conversationWindowMs?: number;
   outboundMaxAttempts: number;
   retryBaseDelayMs: number;
   sweepIntervalMs: number;
@@ -54,7 +55,13 @@ export async function startPipelineWorkers(deps: PipelineWorkerDeps) {
       }
       const { eventId } = job.data as { eventId: string };
       const outcome = await processInboundEvent(
-        { db, loadChannel: deps.loadChannel, maxAttempts: deps.inboundMaxAttempts, adapters: deps.adapters },
+        {
+          db,
+          loadChannel: deps.loadChannel,
+          maxAttempts: deps.inboundMaxAttempts,
+          adapters: deps.adapters,
+          conversationWindowMs: deps.conversationWindowMs,
+        },
         eventId,
       );
       switch (outcome.result) {

@@ -98,6 +98,9 @@ function eventKey(event: DomainEvent): string {
   switch (event.type) {
     case 'contact.created':
       return event.contactId;
+    case 'contact.merged':
+    case 'contact.merge_undone':
+      return event.mergeId;
     case 'conversation.opened':
     case 'conversation.handover':
       return event.conversationId;

@@ -24,6 +24,11 @@ export const apiInboundMessage = z
       kind: z.enum(identityKinds),
       value: z.string().trim().min(1).max(256),
       name: z.string().trim().max(200).optional(),
+      /** Further identities of the same person the bank vouches for (e.g. the phone of a logged-in app user). */
+      linked: z
+        .array(z.object({ kind: z.enum(identityKinds), value: z.string().trim().min(1).max(256) }))
+        .max(10)
+        .optional(),
     }),
     text: z.string().max(20_000).optional(),
     attachments: z.array(attachment).max(20).optional(),
@@ -91,6 +96,7 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
         value: message.from.value,
         verified: true,
         ...(message.from.name ? { name: message.from.name } : {}),
+        ...(message.from.linked?.length ? { linked: message.from.linked.map((l) => ({ ...l, verified: true })) } : {}),
       },
       content: {
         kind: text ? 'text' : attachments.length === 1 ? contentKindOf(attachments[0]!.contentType) : 'file',

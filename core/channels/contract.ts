@@ -46,6 +46,11 @@ export interface SenderIdentity {
   scoped?: boolean;
   /** A display name the channel reports for the sender, if any. */
   name?: string;
+  /**
+   * Further identities the channel vouches belong to the same person (a logged-in app user's
+   * phone, a WeChat unionid). Verified ones may merge contacts under the admin's merge rules.
+   */
+  linked?: Array<Pick<SenderIdentity, 'kind' | 'value' | 'verified' | 'scoped'>>;
 }
 
 export interface MessageContent {

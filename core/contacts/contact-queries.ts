@@ -1,10 +1,13 @@
-import { asc, desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { contactIdentities, contacts } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { olderThan, toPage, type Page } from '../pagination.js';
+import { resolveLiveContactId } from './contact-merge.js';
 
-export async function getContact(db: Db, id: string) {
+/** A merged contact's id answers with the contact it was merged into, naming the id asked for in `resolvedFrom`. */
+export async function getContact(db: Db, requestedId: string) {
+  const id = await resolveLiveContactId(db, requestedId);
   const [contact] = await db.select().from(contacts).where(eq(contacts.id, id));
   if (!contact) throw notFound('contact', id);
   const identities = await db
@@ -20,14 +23,14 @@ export async function getContact(db: Db, id: string) {
     .from(contactIdentities)
     .where(eq(contactIdentities.contactId, id))
     .orderBy(asc(contactIdentities.createdAt));
-  return { ...contact, identities };
+  return { ...contact, identities, ...(id === requestedId ? {} : { resolvedFrom: requestedId }) };
 }
 
 export async function listContacts(db: Db, page: { limit: number; cursor?: string | undefined }): Promise<Page<typeof contacts.$inferSelect>> {
   const rows = await db
     .select()
     .from(contacts)
-    .where(olderThan(contacts.createdAt, contacts.id, page.cursor))
+    .where(and(isNull(contacts.mergedIntoId), olderThan(contacts.createdAt, contacts.id, page.cursor)))
     .orderBy(desc(contacts.createdAt), desc(contacts.id))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, (row) => [row.createdAt.toISOString(), row.id]);

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   customType,
+  date,
   boolean,
   check,
   index,
@@ -130,6 +131,10 @@ export const contacts = pgTable('contacts', {
   attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
+  birthday: date('birthday', { mode: 'string' }),
+  tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+  /** Set when the contact was merged into another: the row stays as a tombstone that still resolves. */
+  mergedIntoId: uuid('merged_into_id'),
 });
 
 export const contactIdentities = pgTable(
@@ -174,6 +179,8 @@ export const conversations = pgTable(
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** Every channel the customer has written on in this conversation, first use first. */
+    seenChannelIds: uuid('seen_channel_ids').array().notNull().default(sql`'{}'::uuid[]`),
   },
   (t) => [
     index('conversations_contact_idx').on(t.contactId, t.lastMessageAt),
@@ -440,4 +447,67 @@ export const suppressions = pgTable(
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('suppressions_channel_identity_key').on(t.channelId, t.identityId)],
+);
+
+/**
+ * One merge of two contacts, automatic or manual: who or which rule did it, the identity that
+ * linked them, and exactly what moved, so that undo can put every row back.
+ */
+export const contactMerges = pgTable(
+  'contact_merges',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    survivorId: uuid('survivor_id')
+      .notNull()
+      .references(() => contacts.id),
+    mergedId: uuid('merged_id')
+      .notNull()
+      .references(() => contacts.id),
+    /** `manual`, or `auto:<identity kind>` for a merge a verified identity triggered. */
+    rule: text('rule').notNull(),
+    actorUserId: uuid('actor_user_id').references(() => users.id),
+    reason: jsonb('reason').$type<Record<string, unknown>>().notNull().default({}),
+    moved: jsonb('moved').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    undoneAt: timestamp('undone_at', { withTimezone: true }),
+    undoneByUserId: uuid('undone_by_user_id').references(() => users.id),
+    /** What the undo moved back, kept for the audit trail. */
+    undo: jsonb('undo').$type<Record<string, unknown>>(),
+  },
+  (t) => [index('contact_merges_survivor_idx').on(t.survivorId, t.createdAt), index('contact_merges_merged_idx').on(t.mergedId, t.createdAt)],
+);
+
+/**
+ * The admin's rules for automatic merges, one row per identity kind that differs from the
+ * built-in defaults.
+ */
+export const identityMergeRules = pgTable('identity_merge_rules', {
+  kind: text('kind', { enum: identityKinds }).primaryKey(),
+  /** A verified identity of this kind that two contacts share merges them. */
+  autoMerge: boolean('auto_merge').notNull(),
+  /** A contact may carry several verified values of this kind without blocking a merge. */
+  allowSeveral: boolean('allow_several').notNull(),
+  updatedAt: updatedAt(),
+});
+
+/** Two contacts that an unverified identity links: offered to agents, never merged automatically. */
+export const mergeSuggestions = pgTable(
+  'merge_suggestions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    otherContactId: uuid('other_contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    kind: text('kind', { enum: identityKinds }).notNull(),
+    value: text('value').notNull(),
+    reason: text('reason').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('merge_suggestions_pair_key').on(t.contactId, t.otherContactId, t.kind, t.value),
+    index('merge_suggestions_other_idx').on(t.otherContactId),
+  ],
 );

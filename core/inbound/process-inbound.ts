@@ -17,6 +17,8 @@ export interface InboundDeps {
   maxAttempts: number;
   /** For automatic replies a message asks for (an SMS HELP keyword). */
   adapters: AdapterRegistry;
+  /** Inactivity after which a customer's next message opens a new conversation. */
+  conversationWindowMs?: number | undefined;
 }
 
 export type InboundOutcome =
@@ -49,7 +51,7 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
         .where(eq(inboundEvents.id, eventId))
         .for('update');
       if (locked?.status !== 'pending') return { result: 'skipped', reason: 'processed concurrently' } as const;
-      const events = await applyNormalizedEvent(tx, deps.adapters, normalized, event.channelId, eventId);
+      const events = await applyNormalizedEvent(tx, deps.adapters, normalized, event.channelId, eventId, deps.conversationWindowMs);
       await tx
         .update(inboundEvents)
         .set({ status: 'processed', processedAt: sql`now()`, error: null })
@@ -69,6 +71,7 @@ async function applyNormalizedEvent(
   normalized: NormalizedEvent,
   channelId: string,
   eventId: string,
+  conversationWindowMs: number | undefined,
 ): Promise<DomainEvent[]> {
   switch (normalized.type) {
     case 'ignored':
@@ -79,7 +82,7 @@ async function applyNormalizedEvent(
       const sender = await resolveSender(tx, normalized.sender, channelId, `channel:${channelId}`);
       const conversation =
         (normalized.threadHint && (await findThreadConversation(tx, sender.contactId, channelId, normalized.threadHint))) ||
-        (await findOrOpenConversation(tx, sender.contactId, channelId));
+        (await findOrOpenConversation(tx, sender.contactId, channelId, conversationWindowMs));
       const [message] = await tx
         .insert(messages)
         .values({
@@ -101,6 +104,7 @@ async function applyNormalizedEvent(
       const base = { conversationId: conversation.id, contactId: sender.contactId, channelId };
       return [
         ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
+        ...sender.merges.map((m) => ({ type: 'contact.merged', mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }) as const),
         ...(conversation.opened ? [{ type: 'conversation.opened', ...base } as const] : []),
         { type: 'message.created', messageId: message!.id, direction: 'inbound', ...base },
         ...(await applyMessageActions(tx, adapters, normalized.actions ?? [], { ...base, eventId })),

@@ -145,16 +145,28 @@ async function checkReachable(
   if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
-/**
- * The identity a message on this channel goes to: the one the customer last wrote from on it,
- * else any identity of a kind the channel can reach (scoped kinds only within this channel).
- */
+/** Like findRecipient, for a message that must go out: no reachable identity is the caller's error. */
 async function pickRecipient(
   tx: Db,
   adapters: AdapterRegistry,
   contactId: string,
   channel: typeof channels.$inferSelect,
 ): Promise<string> {
+  const identityId = await findRecipient(tx, adapters, contactId, channel);
+  if (!identityId) throw new HubError(422, 'unreachable', `the contact has no identity that channel ${channel.name} can reach`);
+  return identityId;
+}
+
+/**
+ * The identity a message on this channel goes to: the one the customer last wrote from on it,
+ * else any identity of a kind the channel can reach (scoped kinds only within this channel).
+ */
+async function findRecipient(
+  tx: Db,
+  adapters: AdapterRegistry,
+  contactId: string,
+  channel: typeof channels.$inferSelect,
+): Promise<string | undefined> {
   const [lastUsed] = await tx
     .select({ identityId: messages.identityId })
     .from(messages)
@@ -181,10 +193,28 @@ async function pickRecipient(
         .orderBy(desc(contactIdentities.verified), desc(contactIdentities.createdAt))
         .limit(1)
     : [];
-  if (!candidates[0]) {
-    throw new HubError(422, 'unreachable', `the contact has no identity that channel ${channel.name} can reach`);
+  return candidates[0]?.id;
+}
+
+/**
+ * The enabled channels a reply in this conversation can go out on, each with the identity it
+ * would reach, the one the customer last wrote from marked `last`.
+ */
+export async function listReachableChannels(deps: ReplyDeps, conversationId: string) {
+  const [conversation] = await deps.db.select().from(conversations).where(eq(conversations.id, conversationId));
+  if (!conversation) throw notFound('conversation', conversationId);
+  const enabled = await deps.db.select().from(channels).where(eq(channels.enabled, true)).orderBy(channels.name);
+  const items = [];
+  for (const channel of enabled) {
+    const identityId = await findRecipient(deps.db, deps.adapters, conversation.contactId, channel);
+    if (!identityId) continue;
+    const [identity] = await deps.db
+      .select({ id: contactIdentities.id, kind: contactIdentities.kind, value: contactIdentities.value, verified: contactIdentities.verified })
+      .from(contactIdentities)
+      .where(eq(contactIdentities.id, identityId));
+    items.push({ channelId: channel.id, name: channel.name, type: channel.type, last: channel.id === conversation.lastChannelId, identity });
   }
-  return candidates[0].id;
+  return { lastChannelId: conversation.lastChannelId, seenChannelIds: conversation.seenChannelIds, items };
 }
 
 export interface DeliveryDeps {

@@ -26,6 +26,7 @@ import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segment
 import { queueTemplateMessage, templateMessageInput } from '../../core/messages/template-message.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { botRoutes } from './bot.routes.js';
+import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
@@ -146,7 +147,7 @@ const contactRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts',
-    summary: 'List contacts, newest first',
+    summary: 'List contacts, newest first (merged contacts are left out; their ids still resolve)',
     tag: 'contacts',
     roles: allRoles,
     query: pageQuery,
@@ -309,4 +310,5 @@ export const apiRoutes: ApiRoute[] = [
   ...attachmentRoutes,
   ...operationsRoutes,
   ...botRoutes,
+  ...identityRoutes,
 ];

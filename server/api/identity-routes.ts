@@ -1,0 +1,152 @@
+import { getMerge, listMerges, mergeContactsManually, mergeInput, mergeListQuery, undoMerge, type ContactMerge } from '../../core/contacts/contact-merge.js';
+import {
+  addIdentities,
+  contactAttributesInput,
+  identityInput,
+  listDuplicates,
+  listTimeline,
+  updateContact,
+  upsertContact,
+  upsertContactInput,
+} from '../../core/contacts/contact-service.js';
+import { loadMergeRules, mergeRuleInput, updateMergeRule } from '../../core/contacts/merge-rules.js';
+import type { DomainEvent } from '../../core/events.js';
+import { listReachableChannels } from '../../core/messages/outbound.js';
+import { z } from 'zod';
+import { enqueueOrLeaveToSweeper } from '../enqueue.js';
+import type { Runtime } from '../runtime.js';
+import { allRoles, defineRoute, pageQuery, staffRoles, type ApiRoute } from './route.js';
+
+const publishMerges = (runtime: Runtime, type: 'contact.merged' | 'contact.merge_undone', merges: ContactMerge[]) =>
+  enqueueOrLeaveToSweeper(runtime, () =>
+    runtime.events.publish(merges.map((m): DomainEvent => ({ type, mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }))),
+  );
+
+/** Contacts as the bank's systems push them, merges with their audit trail and undo, and the rules. */
+export const identityRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: '/contacts',
+    summary:
+      'Create or update the contact carrying any of the given identities, with its attributes. Verified identities found on another contact merge it under the merge rules; unverified ones become merge suggestions.',
+    tag: 'contacts',
+    roles: ['admin', 'supervisor'],
+    body: upsertContactInput,
+    responds: { status: 200, description: '{ created, contact, merges: mergeId[], suggestions[] }' },
+    handle: ({ runtime, user, body }) => upsertContact({ db: runtime.database.db }, user.id, body),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/contacts/:id',
+    summary: 'Update name, language, timezone, tier, birthday, tags or custom attributes (a key set to null is removed)',
+    tag: 'contacts',
+    roles: staffRoles,
+    body: contactAttributesInput,
+    responds: { status: 200, description: 'the Contact with identities[]' },
+    handle: ({ runtime, user, params, body }) => updateContact({ db: runtime.database.db }, user.id, params.id!, body),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/contacts/:id/identities',
+    summary: 'Add identities to a contact; one that another contact carries merges (verified, allowed by the rules) or is suggested',
+    tag: 'contacts',
+    roles: ['admin', 'supervisor'],
+    body: z.object({ identities: z.array(identityInput).min(1).max(20) }),
+    responds: { status: 200, description: '{ contact, merges: mergeId[], suggestions[] }' },
+    handle: ({ runtime, user, params, body }) => addIdentities({ db: runtime.database.db }, user.id, params.id!, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contacts/:id/duplicates',
+    summary: 'Merge suggestions: contacts an unverified or rule-blocked identity links to this one, with the reason',
+    tag: 'contacts',
+    roles: staffRoles,
+    responds: { status: 200, description: '{ contactId, items: [{ contactId, kind, value, reason, suggestedAt }] }' },
+    handle: ({ runtime, params }) => listDuplicates(runtime.database.db, params.id!),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contacts/:id/timeline',
+    summary: 'Everything that happened to the contact across channels and conversations, oldest first: messages, merges and undos',
+    tag: 'contacts',
+    roles: staffRoles,
+    query: pageQuery,
+    responds: { status: 200, description: '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }' },
+    handle: ({ runtime, params, query }) => listTimeline(runtime.database.db, params.id!, query),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/contacts/merge',
+    summary: 'Merge two contacts: everything of mergedId moves to survivorId, which wins attribute conflicts; mergedId stays as a tombstone',
+    tag: 'contacts',
+    roles: ['admin', 'supervisor'],
+    body: mergeInput,
+    responds: { status: 201, description: 'the merge record, with exactly what moved' },
+    handle: async ({ runtime, user, body }) => {
+      const merge = await mergeContactsManually({ db: runtime.database.db }, user.id, body);
+      await publishMerges(runtime, 'contact.merged', [merge]);
+      return merge;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contact-merges',
+    summary: 'List merge records, newest first, optionally of one contact',
+    tag: 'contacts',
+    roles: staffRoles,
+    query: mergeListQuery,
+    responds: { status: 200, description: '{ items: ContactMerge[], nextCursor }' },
+    handle: ({ runtime, query }) => listMerges(runtime.database.db, query),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contact-merges/:id',
+    summary: 'Get a merge record: rule or user, reason, what moved, and the undo if any',
+    tag: 'contacts',
+    roles: staffRoles,
+    responds: { status: 200, description: 'the ContactMerge' },
+    handle: ({ runtime, params }) => getMerge(runtime.database.db, params.id!),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/contact-merges/:id/undo',
+    summary:
+      'Undo a merge: both contacts are restored, with the messages that arrived since on the merged contact’s identities. Refused (409) while later merges of either contact stand.',
+    tag: 'contacts',
+    roles: ['admin', 'supervisor'],
+    responds: { status: 200, description: 'the ContactMerge, with undoneAt and what the undo moved' },
+    handle: async ({ runtime, user, params }) => {
+      const merge = await undoMerge({ db: runtime.database.db }, user.id, params.id!);
+      await publishMerges(runtime, 'contact.merge_undone', [merge]);
+      return merge;
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/identity-merge-rules',
+    summary: 'The automatic merge rules per identity kind: whether a shared verified identity merges, and whether several verified values are allowed',
+    tag: 'contacts',
+    roles: allRoles,
+    responds: { status: 200, description: '{ items: MergeRule[] }' },
+    handle: async ({ runtime }) => ({ items: Object.values(await loadMergeRules(runtime.database.db)) }),
+  }),
+  defineRoute({
+    method: 'patch',
+    path: '/identity-merge-rules/:kind',
+    summary: 'Change the automatic merge rule of one identity kind (audited)',
+    tag: 'contacts',
+    roles: ['admin'],
+    body: mergeRuleInput,
+    responds: { status: 200, description: 'the MergeRule' },
+    handle: ({ runtime, user, params, body }) => updateMergeRule(runtime.database.db, user.id, params.kind!, body),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/conversations/:id/channels',
+    summary: 'The channels a reply in this conversation can go out on, with the identity each reaches; pass one as `channelId` when replying',
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: { status: 200, description: '{ lastChannelId, seenChannelIds, items: [{ channelId, name, type, last, identity }] }' },
+    handle: ({ runtime, params }) => listReachableChannels({ db: runtime.database.db, adapters: runtime.adapters }, params.id!),
+  }),
+];
