@@ -1,14 +1,18 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createAgentSocket } from './agent-socket.js';
 import { createApp } from './app.js';
 import type { Runtime } from './runtime.js';
 
-/** Handles a WebSocket upgrade for one path (the agent console's socket, the widget's socket). */
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+/**
+ * Handles a WebSocket upgrade for one path (the agent console's socket, the widget's socket).
+ * `close` ends its open sockets when the server closes.
+ */
+export type UpgradeHandler = ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) & { close?(): void };
 
 /** Each WebSocket endpoint of the hub, by path; a socket feature adds its line here. */
-function upgradeHandlers(_runtime: Runtime): Record<string, UpgradeHandler> {
-  return {};
+function upgradeHandlers(runtime: Runtime): Record<string, UpgradeHandler> {
+  return { '/ws/agent': createAgentSocket(runtime) };
 }
 
 /**
@@ -27,6 +31,12 @@ export async function startHttpServer(runtime: Runtime, listenOn: { port: number
     }
     handler(req, socket, head);
   });
+  // Upgraded sockets keep a server open forever: end them when the server is asked to close.
+  const closeServer = server.close.bind(server);
+  server.close = ((callback?: (error?: Error) => void) => {
+    for (const handler of Object.values(upgrades)) handler.close?.();
+    return closeServer(callback);
+  }) as Server['close'];
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOn.port, listenOn.host, () => resolve());

@@ -13,7 +13,8 @@ import { createChannelStore } from '../workflows/channel-store.js';
 import { createEventPublisher } from '../workflows/events.js';
 import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
 import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
-import { createQueues, type Queues } from '../workflows/queues.js';
+import { createQueues, jobNames, type Queues } from '../workflows/queues.js';
+import { createRoutingHandler, createRoutingSweep, type RoutingPublisherDeps } from '../workflows/routing.handler.js';
 import { ensureRedis } from './redis-supervisor.js';
 
 /** Everything a hub process shares: one database pool, one Redis connection, the queues. */
@@ -121,8 +122,17 @@ export async function createRuntime(config: Config, logger = createLogger(config
 }
 
 /** Everything that reacts to domain events in a worker; a feature adds its handler here. */
-function domainEventHandlers(_runtime: Runtime): DomainEventHandler[] {
-  return [];
+function domainEventHandlers(runtime: Runtime): DomainEventHandler[] {
+  return [createRoutingHandler(routingPublisherDeps(runtime))];
+}
+
+export function routingPublisherDeps(runtime: Runtime): RoutingPublisherDeps {
+  return {
+    routing: { db: runtime.database.db, adapters: runtime.adapters },
+    redis: runtime.redis,
+    prefix: runtime.config.REDIS_PREFIX,
+    events: runtime.events,
+  };
 }
 
 /** Starts this process's workers on the runtime's connections, tuned by the configuration. */
@@ -152,7 +162,11 @@ export async function startWorkers(runtime: Runtime) {
     lockMs: config.JOB_LOCK_MS,
     logger: runtime.logger,
     handlers: domainEventHandlers(runtime),
+    jobs: {
+      [jobNames.sweepRouting]: createRoutingSweep({ ...routingPublisherDeps(runtime), graceMs: config.SWEEP_GRACE_MS, logger: runtime.logger }),
+    },
   });
+  await runtime.queues.routing.upsertJobScheduler('sweep-routing', { every: config.SWEEP_INTERVAL_MS }, { name: jobNames.sweepRouting });
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
     async close(timeoutMs: number) {

@@ -24,6 +24,7 @@ import { requeueDeadInboundEvents } from '../../core/inbound/inbound-events.js';
 import { queueAgentReply, replyInput } from '../../core/messages/outbound.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import type { Runtime } from '../runtime.js';
+import { routingRoutes } from './routing.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
 const channelDeps = (runtime: Runtime): ChannelDeps => ({
@@ -260,4 +261,4 @@ const operationsRoutes: ApiRoute[] = [
   }),
 ];
 
-export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes];
+export const apiRoutes: ApiRoute[] = [...channelRoutes, ...contactRoutes, ...conversationRoutes, ...attachmentRoutes, ...operationsRoutes, ...routingRoutes];
