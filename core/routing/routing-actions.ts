@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -202,6 +202,9 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
       if (!profile) throw badRequest(`invalid request body: agentId: user ${transfer.agentId} has no agent profile`);
       if (transfer.agentId === conversation.assigneeId) throw conflict('the conversation is already assigned to that agent');
     }
+    // Both agents' rows are taken in one order, so crossing transfers cannot deadlock.
+    const agentIds = [conversation.assigneeId, transfer.agentId].filter((id): id is string => Boolean(id)).sort();
+    if (agentIds.length) await tx.select({ id: agentProfiles.userId }).from(agentProfiles).where(inArray(agentProfiles.userId, agentIds)).orderBy(agentProfiles.userId).for('update');
     const from = await releaseAssignment(tx, conversation, 'transferred');
     const teamId = transfer.teamId ?? conversation.teamId;
     await tx
@@ -247,6 +250,23 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
 export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: string, input: unknown): Promise<RoutingOutcome> {
   const { presence } = parseInput(presenceInput, input);
   const returned = await deps.db.transaction(async (tx) => {
+    // Conversations are locked before the agent's row, in the order resolve and transfer take
+    // them, so that those running at the same time cannot deadlock with this.
+    const unanswered =
+      presence === 'offline'
+        ? await tx
+            .select(routableColumns)
+            .from(conversations)
+            .where(
+              and(
+                eq(conversations.assigneeId, agentId),
+                eq(conversations.routingStatus, 'assigned'),
+                sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
+              ),
+            )
+            .orderBy(conversations.id)
+            .for('update')
+        : [];
     const [profile] = await tx
       .update(agentProfiles)
       .set({ presence, presenceChangedAt: sql`now()`, updatedAt: sql`now()` })
@@ -256,18 +276,6 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
     if (actor.id !== agentId) {
       await recordAudit(tx, { actorUserId: actor.id, action: 'agent.presence', targetType: 'user', targetId: agentId, details: { presence } });
     }
-    if (presence !== 'offline') return [];
-    const unanswered = await tx
-      .select(routableColumns)
-      .from(conversations)
-      .where(
-        and(
-          eq(conversations.assigneeId, agentId),
-          eq(conversations.routingStatus, 'assigned'),
-          sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
-        ),
-      )
-      .for('update');
     for (const conversation of unanswered) {
       await releaseAssignment(tx, conversation, 'agent_offline');
       await tx
