@@ -12,7 +12,7 @@ CREATE TABLE "agent_profiles" (
 	"last_assigned_at" timestamp with time zone,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "agent_profiles_presence_check" CHECK (presence in ('online', 'busy', 'away', 'offline')),
-	CONSTRAINT "agent_profiles_load_check" CHECK (active_count >= 0 and active_count <= capacity)
+	CONSTRAINT "agent_profiles_load_check" CHECK (active_count >= 0)
 );
 --> statement-breakpoint
 CREATE TABLE "conversation_assignments" (
@@ -88,5 +88,5 @@ CREATE INDEX "conversation_assignments_conversation_idx" ON "conversation_assign
 CREATE INDEX "conversation_transfers_conversation_idx" ON "conversation_transfers" USING btree ("conversation_id","created_at");--> statement-breakpoint
 CREATE INDEX "routing_rules_position_idx" ON "routing_rules" USING btree ("position");--> statement-breakpoint
 CREATE UNIQUE INDEX "teams_name_key" ON "teams" USING btree ("name");--> statement-breakpoint
-CREATE INDEX "conversations_queue_idx" ON "conversations" USING btree ("priority" DESC NULLS LAST,"queued_at") WHERE routing_status = 'queued';--> statement-breakpoint
+CREATE INDEX "conversations_queue_idx" ON "conversations" USING btree ("priority" DESC NULLS FIRST,"queued_at","id") WHERE routing_status = 'queued';--> statement-breakpoint
 ALTER TABLE "conversations" ADD CONSTRAINT "conversations_routing_status_check" CHECK (routing_status in ('queued', 'assigned'));

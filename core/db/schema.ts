@@ -201,7 +201,7 @@ export const conversations = pgTable(
     index('conversations_status_idx').on(t.status, t.lastMessageAt),
     index('conversations_assignee_idx').on(t.assigneeId),
     index('conversations_queue_idx')
-      .on(t.priority.desc(), t.queuedAt)
+      .on(t.priority.desc().nullsFirst(), t.queuedAt, t.id)
       .where(sql`routing_status = 'queued'`),
     check('conversations_routing_status_check', inList('routing_status', routingStatuses)),
     check('conversations_status_check', inList('status', conversationStatuses)),

@@ -213,10 +213,11 @@ export async function pullForAgent(db: Db, agentId: string): Promise<RoutingNoti
         .for('update', { skipLocked: true });
       if (!next) return undefined;
       if (!(await assignTo(tx, next, agentId, { reason: 'queue', presences: ['online'] }))) return undefined;
-      return next.id;
+      return { id: next.id, full: agent.activeCount + 1 >= agent.capacity };
     });
     if (!taken) break;
-    notices.push(assigned(taken, agentId, 'queue'));
+    notices.push(assigned(taken.id, agentId, 'queue'));
+    if (taken.full) break;
   }
   if (notices.length) notices.push({ type: 'queue.changed' });
   return notices;
