@@ -44,12 +44,13 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
 
   subscriber.on('message', (channel, raw) => {
     if (!byAgent.size) return;
-    void deliver(channel, JSON.parse(raw) as Record<string, unknown>).catch((error: Error) =>
+    void deliver(channel, raw).catch((error: Error) =>
       runtime.logger.warn({ error: error.message }, 'agent socket fan-out failed'),
     );
   });
 
-  async function deliver(channel: string, payload: Record<string, unknown>) {
+  async function deliver(channel: string, raw: string) {
+    const payload = JSON.parse(raw) as Record<string, unknown>;
     if (channel === routingChannel(prefix)) {
       if (payload.type === 'queue.changed') {
         const data = JSON.stringify(payload);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, openAgentFeed, type TestAgent } from './support/agents.js';
+import { createAgent, openAgentFeed, type TestAgent } from './support/test-agents.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
