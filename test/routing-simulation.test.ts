@@ -163,8 +163,8 @@ describe('routing simulation', () => {
     await sampler;
 
     expect(violations, 'an agent held more conversations than their capacity').toEqual([]);
-    const history = await hub.runtime.database.query<{ conversation_id: string; assigned_at: Date; ended_at: Date | null }>(
-      sql`select conversation_id, assigned_at, ended_at from conversation_assignments order by conversation_id, assigned_at`,
+    const history = await hub.runtime.database.query<{ conversation_id: string; agent_id: string; assigned_at: Date; ended_at: Date | null }>(
+      sql`select conversation_id, agent_id, assigned_at, ended_at from conversation_assignments order by conversation_id, assigned_at`,
     );
     const handled = new Set(history.map((h) => h.conversation_id));
     expect(conversationIds.filter((id) => !handled.has(id)), 'conversations never served').toEqual([]);
@@ -177,7 +177,16 @@ describe('routing simulation', () => {
       select p.user_id from agent_profiles p
       where p.active_count <> (select count(*) from conversations c where c.assignee_id = p.user_id and c.routing_status = 'assigned')`);
     expect(drift, 'load counters that disagree with the assignments').toEqual([]);
-    expect(feeds.every((f) => f.received.some((m) => m.type === 'queue.changed'))).toBe(true);
+    // Feeds live on the first process; half the changes were made on the second.
+    for (const [i, feed] of feeds.entries()) {
+      const mine = history.filter((h) => h.agent_id === agents[i]!.id).map((h) => h.conversation_id);
+      await waitFor(
+        async () => mine.every((id) => feed.received.some((m) => m.type === 'conversation.assigned' && m.conversationId === id)),
+        10_000,
+        `every assignment of agent ${i} on their socket`,
+      );
+      expect(feed.received.some((m) => m.type === 'queue.changed')).toBe(true);
+    }
     for (const feed of feeds) feed.close();
   }, 240_000);
 

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordHandover } from '../core/routing/routing-actions.js';
 import { createAgent, openAgentFeed, type TestAgent } from './support/test-agents.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
@@ -194,6 +195,39 @@ describe('routing end to end', () => {
     await fraudAgent.api('PUT', '/api/v1/agents/me/presence', { presence: 'online' });
     expect((await conversation(fraud)).assigneeId).toBe(fraudAgent.id);
     expect((await conversation(vipOther)).assigneeId).toBeNull();
+  });
+
+  it('a handover whose event was lost is routed by the sweeper, and waiting customers hear of material moves in their language', async () => {
+    // Everyone who could serve the general line steps away, so new conversations wait.
+    const agents = (await hub.api('GET', '/api/v1/agents')).body.items as Array<{ userId: string }>;
+    await Promise.all(agents.map((a) => hub.api('PUT', `/api/v1/agents/${a.userId}/presence`, { presence: 'away' })));
+    expect((await hub.api('PATCH', '/api/v1/routing/settings', { queueNotice: { minIntervalSeconds: 0, minPositionChange: 1 } })).status).toBe(200);
+
+    const ahead = await customerWrites('+8613800000010', '你好');
+    await handOver(ahead);
+    const lost = await customerWrites('+8613800000011', 'I need help with my card');
+    await hub.runtime.database.query(sql`update contacts set language = 'en-GB' where id = (select contact_id from conversations where id = ${lost})`);
+    // The bot marks the handover in its transaction, but the event never reaches routing.
+    await hub.runtime.database.db.transaction((tx) => recordHandover(tx, { conversationId: lost, priority: 1, reason: 'customer_asked' }));
+
+    await waitFor(async () => (await conversation(lost)).routingStatus === 'queued', 15_000, 'the sweeper to queue the lost handover');
+    const joined = await waitFor(async () => callbacksFor(lost).find((b) => b.payload?.queueNotice), 10_000, 'first notice');
+    const ahead1 = (await hub.api('GET', '/api/v1/routing/queue')).body.items.find((q: any) => q.id === lost).position;
+    expect(joined.text).toContain(`You are number ${ahead1} in the queue`);
+
+    // A Chinese-speaking agent takes the head of the line, so the English customer moves up one.
+    const helper = await createAgent(hub, 'helper@bank.test', { languages: ['zh'], capacity: 1 });
+    await helper.api('PUT', '/api/v1/agents/me/presence', { presence: 'online' });
+    const taken = (await helper.api('GET', '/api/v1/agents/me')).body;
+    expect(taken.activeCount).toBe(1);
+    const moved = await waitFor(
+      async () => callbacksFor(lost).find((b) => b.payload?.queueNotice?.position === ahead1 - 1),
+      10_000,
+      'notice of the new place',
+    );
+    expect(moved.text).toMatch(/^You are number \d+ in the queue/);
+    expect((await conversation(lost)).assigneeId).toBeNull();
+    await helper.api('PUT', '/api/v1/agents/me/presence', { presence: 'offline' });
   });
 
   it('the socket refuses a missing, wrong or reused ticket, and the API refuses bad input with a message', async () => {
