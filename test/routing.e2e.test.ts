@@ -230,6 +230,21 @@ describe('routing end to end', () => {
     await helper.api('PUT', '/api/v1/agents/me/presence', { presence: 'offline' });
   });
 
+  it('the sweeper takes back an unanswered conversation from an agent who went offline as it was assigned', async () => {
+    const late = await createAgent(hub, 'late@bank.test', { capacity: 1 });
+    const id = await customerWrites('+8613800000012', '转人工');
+    const agents = (await hub.api('GET', '/api/v1/agents')).body.items as Array<{ userId: string }>;
+    await Promise.all(agents.map((a) => hub.api('PUT', `/api/v1/agents/${a.userId}/presence`, { presence: 'away' })));
+    await handOver(id, 3);
+    await waitFor(async () => (await conversation(id)).routingStatus === 'queued', 10_000, 'queued');
+    await late.api('PUT', '/api/v1/agents/me/presence', { presence: 'online' });
+    await waitFor(async () => (await conversation(id)).assigneeId === late.id, 10_000, 'assignment');
+    // The outcome of the race: the presence change committed without seeing the new assignment.
+    await hub.runtime.database.query(sql`update agent_profiles set presence = 'offline' where user_id = ${late.id}`);
+    await waitFor(async () => (await conversation(id)).routingStatus === 'queued', 10_000, 'the conversation back in line');
+    expect((await late.api('GET', '/api/v1/agents/me')).body.activeCount).toBe(0);
+  });
+
   it('the socket refuses a missing, wrong or reused ticket, and the API refuses bad input with a message', async () => {
     const url = hub.baseUrl.replace('http', 'ws');
     const refused = (path: string) =>

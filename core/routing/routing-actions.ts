@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -252,21 +252,7 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
   const returned = await deps.db.transaction(async (tx) => {
     // Conversations are locked before the agent's row, in the order resolve and transfer take
     // them, so that those running at the same time cannot deadlock with this.
-    const unanswered =
-      presence === 'offline'
-        ? await tx
-            .select(routableColumns)
-            .from(conversations)
-            .where(
-              and(
-                eq(conversations.assigneeId, agentId),
-                eq(conversations.routingStatus, 'assigned'),
-                sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
-              ),
-            )
-            .orderBy(conversations.id)
-            .for('update')
-        : [];
+    const returned = presence === 'offline' ? await requeueUnanswered(tx, agentId) : [];
     const [profile] = await tx
       .update(agentProfiles)
       .set({ presence, presenceChangedAt: sql`now()`, updatedAt: sql`now()` })
@@ -276,14 +262,7 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
     if (actor.id !== agentId) {
       await recordAudit(tx, { actorUserId: actor.id, action: 'agent.presence', targetType: 'user', targetId: agentId, details: { presence } });
     }
-    for (const conversation of unanswered) {
-      await releaseAssignment(tx, conversation, 'agent_offline');
-      await tx
-        .update(conversations)
-        .set({ routingStatus: 'queued', assigneeId: null, queueNoticePosition: null, updatedAt: sql`now()` })
-        .where(eq(conversations.id, conversation.id));
-    }
-    return unanswered.map((c) => c.id);
+    return returned;
   });
   const outcome = emptyOutcome();
   for (const id of returned) outcome.notices.push({ type: 'conversation.unassigned', conversationId: id, agentId, reason: 'agent_offline' });
@@ -293,8 +272,36 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
 }
 
 /**
- * Repairs what lost jobs or races left behind: handovers that never reached the queue, agents
- * with room while conversations they could take wait, and queue notices that are due.
+ * Puts an agent's conversations that no agent has answered since the assignment back in line,
+ * keeping their place. Returns their ids.
+ */
+async function requeueUnanswered(tx: Db, agentId: string): Promise<string[]> {
+  const unanswered = await tx
+    .select(routableColumns)
+    .from(conversations)
+    .where(
+      and(
+        eq(conversations.assigneeId, agentId),
+        eq(conversations.routingStatus, 'assigned'),
+        sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
+      ),
+    )
+    .orderBy(conversations.id)
+    .for('update');
+  for (const conversation of unanswered) {
+    await releaseAssignment(tx, conversation, 'agent_offline');
+    await tx
+      .update(conversations)
+      .set({ routingStatus: 'queued', assigneeId: null, queueNoticePosition: null, updatedAt: sql`now()` })
+      .where(eq(conversations.id, conversation.id));
+  }
+  return unanswered.map((c) => c.id);
+}
+
+/**
+ * Repairs what lost jobs or races left behind: handovers that never reached the queue, unanswered
+ * conversations still held by offline agents, agents with room while conversations they could
+ * take wait, and queue notices that are due.
  */
 export async function sweepRouting(deps: RoutingDeps, graceMs: number): Promise<RoutingOutcome> {
   const outcome = emptyOutcome();
@@ -310,6 +317,16 @@ export async function sweepRouting(deps: RoutingDeps, graceMs: number): Promise<
     )
     .limit(500);
   for (const { id } of stranded) mergeOutcome(outcome, await handOverConversation(deps, { conversationId: id }));
+  // An assignment committed in the instant its agent went offline was not among those returned.
+  const offlineWithWork = await deps.db
+    .select({ userId: agentProfiles.userId })
+    .from(agentProfiles)
+    .where(and(eq(agentProfiles.presence, 'offline'), gt(agentProfiles.activeCount, 0)));
+  for (const { userId } of offlineWithWork) {
+    const returned = await deps.db.transaction((tx) => requeueUnanswered(tx, userId));
+    for (const id of returned) outcome.notices.push({ type: 'conversation.unassigned', conversationId: id, agentId: userId, reason: 'agent_offline' });
+    if (returned.length) mergeOutcome(outcome, await placeQueued(deps, returned));
+  }
   if ((await countWaiting(deps.db)) > 0) {
     for (const agentId of await agentsWithRoom(deps.db)) outcome.notices.push(...(await pullForAgent(deps.db, agentId)));
   }
