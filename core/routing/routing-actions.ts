@@ -252,7 +252,7 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
   const returned = await deps.db.transaction(async (tx) => {
     // Conversations are locked before the agent's row, in the order resolve and transfer take
     // them, so that those running at the same time cannot deadlock with this.
-    const returned = presence === 'offline' ? await requeueUnanswered(tx, agentId) : [];
+    const requeued = presence === 'offline' ? await requeueUnanswered(tx, agentId) : [];
     const [profile] = await tx
       .update(agentProfiles)
       .set({ presence, presenceChangedAt: sql`now()`, updatedAt: sql`now()` })
@@ -262,7 +262,7 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
     if (actor.id !== agentId) {
       await recordAudit(tx, { actorUserId: actor.id, action: 'agent.presence', targetType: 'user', targetId: agentId, details: { presence } });
     }
-    return returned;
+    return requeued;
   });
   const outcome = emptyOutcome();
   for (const id of returned) outcome.notices.push({ type: 'conversation.unassigned', conversationId: id, agentId, reason: 'agent_offline' });
