@@ -3,23 +3,31 @@ import type { Duplex } from 'node:stream';
 import { createWidgetSocket } from '../adapters/webchat/widget-socket.js';
 import { channelLiveTopic } from '../workflows/channel-store.js';
 import { eventsChannel } from '../workflows/events.js';
+import { createAgentSocket } from './agent-socket.js';
 import { createApp } from './app.js';
 import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
 
-/** Handles a WebSocket upgrade for one path (the agent console's socket, the widget's socket). */
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+/**
+ * Handles a WebSocket upgrade for one path (the agent console's socket, the widget's socket).
+ * `close` ends its open sockets when the server closes.
+ */
+export type UpgradeHandler = ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) & { close?(): void };
 
 /** Each WebSocket endpoint of the hub, by path; a socket feature adds its line here. */
-function upgradeHandlers(runtime: Runtime, server: Server): Record<string, UpgradeHandler> {
+function upgradeHandlers(runtime: Runtime): Record<string, UpgradeHandler> {
   const widget = createWidgetSocket({
     ...widgetDeps(runtime),
     logger: runtime.logger,
     liveTopicPattern: channelLiveTopic(runtime.config.REDIS_PREFIX, '*'),
     eventsTopic: eventsChannel(runtime.config.REDIS_PREFIX),
   });
-  server.on('close', () => void widget.close());
-  return { '/widget/socket': widget.handleUpgrade };
+  return {
+    '/widget/socket': Object.assign((req: IncomingMessage, socket: Duplex, head: Buffer) => widget.handleUpgrade(req, socket, head), {
+      close: () => void widget.close(),
+    }),
+    '/ws/agent': createAgentSocket(runtime),
+  };
 }
 
 /**
@@ -27,8 +35,8 @@ function upgradeHandlers(runtime: Runtime, server: Server): Record<string, Upgra
  * Returns once it listens.
  */
 export async function startHttpServer(runtime: Runtime, listenOn: { port: number; host: string }): Promise<Server> {
+  const upgrades = upgradeHandlers(runtime);
   const server = createServer(createApp(runtime));
-  const upgrades = upgradeHandlers(runtime, server);
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://hub').pathname;
     const handler = upgrades[path];
@@ -38,6 +46,12 @@ export async function startHttpServer(runtime: Runtime, listenOn: { port: number
     }
     handler(req, socket, head);
   });
+  // Upgraded sockets keep a server open forever: end them when the server is asked to close.
+  const closeServer = server.close.bind(server);
+  server.close = ((callback?: (error?: Error) => void) => {
+    for (const handler of Object.values(upgrades)) handler.close?.();
+    return closeServer(callback);
+  }) as Server['close'];
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(listenOn.port, listenOn.host, () => resolve());

@@ -16,7 +16,8 @@ import { createEventPublisher } from '../workflows/events.js';
 import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
 import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
 import { startImapPolling } from '../workflows/imap-poll.worker.js';
-import { createQueues, type Queues } from '../workflows/queues.js';
+import { createQueues, jobNames, type Queues } from '../workflows/queues.js';
+import { createRoutingHandler, createRoutingSweep, type RoutingPublisherDeps } from '../workflows/routing.handler.js';
 import { ensureRedis } from './redis-supervisor.js';
 import { acceptInboundEvents } from './webhooks.js';
 
@@ -134,7 +135,19 @@ export async function createRuntime(config: Config, logger = createLogger(config
 
 /** Everything that reacts to domain events in a worker; a feature adds its handler here. */
 function domainEventHandlers(runtime: Runtime): DomainEventHandler[] {
-  return [createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events })];
+  return [
+    createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events }),
+    createRoutingHandler(routingPublisherDeps(runtime)),
+  ];
+}
+
+export function routingPublisherDeps(runtime: Runtime): RoutingPublisherDeps {
+  return {
+    routing: { db: runtime.database.db, adapters: runtime.adapters },
+    redis: runtime.redis,
+    prefix: runtime.config.REDIS_PREFIX,
+    events: runtime.events,
+  };
 }
 
 /** Starts this process's workers on the runtime's connections, tuned by the configuration. */
@@ -166,6 +179,9 @@ export async function startWorkers(runtime: Runtime) {
     lockMs: config.JOB_LOCK_MS,
     logger: runtime.logger,
     handlers: domainEventHandlers(runtime),
+    jobs: {
+      [jobNames.sweepRouting]: createRoutingSweep({ ...routingPublisherDeps(runtime), graceMs: config.SWEEP_GRACE_MS, logger: runtime.logger }),
+    },
   });
   const imapPolling = startImapPolling({
     db: runtime.database.db,
@@ -175,6 +191,7 @@ export async function startWorkers(runtime: Runtime) {
     // Finding due mailboxes is one indexed query; each channel's own interval paces the polls.
     tickMs: 1_000,
   });
+  await runtime.queues.routing.upsertJobScheduler('sweep-routing', { every: config.SWEEP_INTERVAL_MS }, { name: jobNames.sweepRouting });
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
     async close(timeoutMs: number) {

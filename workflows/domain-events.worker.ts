@@ -17,11 +17,13 @@ export function startDomainEventWorker(deps: {
   lockMs: number;
   logger: Logger;
   handlers: DomainEventHandler[];
+  /** Other jobs on the `routing` queue (sweepers), by job name. */
+  jobs?: Record<string, () => Promise<void>>;
 }) {
   const worker = new Worker(
     queueNames.routing,
     async (job: Job) => {
-      if (job.name !== jobNames.domainEvent) return;
+      if (job.name !== jobNames.domainEvent) return deps.jobs?.[job.name]?.();
       const { events } = job.data as { events: DomainEvent[] };
       for (const event of events) for (const handle of deps.handlers) await handle(event);
     },

@@ -17,6 +17,7 @@ export const jobNames = {
   deliverOutbound: 'outbound.deliver',
   sweepOutbound: 'outbound.sweep',
   domainEvent: 'routing.event',
+  sweepRouting: 'routing.sweep',
 } as const;
 
 export interface QueueSettings {

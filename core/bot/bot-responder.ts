@@ -1,3 +1,4 @@
+import { recordHandover } from '../routing/routing-actions.js';
 import { and, desc, eq, isNull, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
@@ -157,11 +158,9 @@ async function applyDecision(
           updatedAt: sql`now()`,
         })
         .where(eq(botSessions.conversationId, trigger.conversationId));
-      // A handover never lowers a priority routing or a supervisor has already raised.
-      await tx
-        .update(conversations)
-        .set({ priority: sql`greatest(${conversations.priority}, ${decision.priority})`, updatedAt: sql`now()` })
-        .where(eq(conversations.id, trigger.conversationId));
+      // Marks the handover on the conversation too (never lowering a priority already raised), so
+      // routing's sweeper finds it even if the announcement below is lost; the bot announces it.
+      await recordHandover(tx, { conversationId: trigger.conversationId, priority: decision.priority, reason: decision.reason });
       return decision.notify ? reply(settings.handoverText, { kind: 'handover', reason: decision.reason }) : undefined;
     }
   }

@@ -33,6 +33,12 @@ export type IdentityKind = (typeof identityKinds)[number];
 export const userRoles = ['admin', 'supervisor', 'agent', 'marketer'] as const;
 export type UserRole = (typeof userRoles)[number];
 
+export const routingStatuses = ['queued', 'assigned'] as const;
+export type RoutingStatus = (typeof routingStatuses)[number];
+
+export const agentPresences = ['online', 'busy', 'away', 'offline'] as const;
+export type AgentPresence = (typeof agentPresences)[number];
+
 export const conversationStatuses = ['open', 'pending', 'resolved'] as const;
 export type ConversationStatus = (typeof conversationStatuses)[number];
 
@@ -181,11 +187,30 @@ export const conversations = pgTable(
     updatedAt: updatedAt(),
     /** Every channel the customer has written on in this conversation, first use first. */
     seenChannelIds: uuid('seen_channel_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    /** Null while the bot has the conversation (or once resolved); set by routing after handover. */
+    routingStatus: text('routing_status', { enum: routingStatuses }),
+    handedOverAt: timestamp('handed_over_at', { withTimezone: true }),
+    /** When it joined the waiting queue; kept when it goes back, so it does not lose its place. */
+    queuedAt: timestamp('queued_at', { withTimezone: true }),
+    assignedAt: timestamp('assigned_at', { withTimezone: true }),
+    requiredSkills: text('required_skills').array().notNull().default(sql`'{}'::text[]`),
+    /** Primary language subtag (zh, en) agents must speak; null when unknown. */
+    routingLanguage: text('routing_language'),
+    routingChannelType: text('routing_channel_type'),
+    routingRuleId: uuid('routing_rule_id'),
+    /** Name of the SLA policy a routing rule chose; the SLA clocks read it. */
+    slaPolicy: text('sla_policy'),
+    queueNoticePosition: integer('queue_notice_position'),
+    queueNoticeAt: timestamp('queue_notice_at', { withTimezone: true }),
   },
   (t) => [
     index('conversations_contact_idx').on(t.contactId, t.lastMessageAt),
     index('conversations_status_idx').on(t.status, t.lastMessageAt),
     index('conversations_assignee_idx').on(t.assigneeId),
+    index('conversations_queue_idx')
+      .on(t.priority.desc().nullsFirst(), t.queuedAt, t.id)
+      .where(sql`routing_status = 'queued'`),
+    check('conversations_routing_status_check', inList('routing_status', routingStatuses)),
     check('conversations_status_check', inList('status', conversationStatuses)),
     check('conversations_priority_check', sql`priority between 0 and 3`),
   ],
@@ -510,4 +535,119 @@ export const mergeSuggestions = pgTable(
     uniqueIndex('merge_suggestions_pair_key').on(t.contactId, t.otherContactId, t.kind, t.value),
     index('merge_suggestions_other_idx').on(t.otherContactId),
   ],
+);
+
+export const teams = pgTable(
+  'teams',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('teams_name_key').on(t.name)],
+);
+
+/**
+ * A user's routing profile. `activeCount` and `channelLoad` count the conversations assigned to
+ * the agent; they are only changed by the conditional updates in core/routing, which refuse to
+ * go over `capacity` (and `channelCapacity[type]`), so concurrent routers cannot overfill an agent.
+ */
+export const agentProfiles = pgTable(
+  'agent_profiles',
+  {
+    userId: uuid('user_id')
+      .primaryKey()
+      .references(() => users.id),
+    presence: text('presence', { enum: agentPresences }).notNull().default('offline'),
+    presenceChangedAt: timestamp('presence_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    skills: text('skills').array().notNull().default(sql`'{}'::text[]`),
+    languages: text('languages').array().notNull().default(sql`'{}'::text[]`),
+    teamIds: uuid('team_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    capacity: integer('capacity').notNull().default(5),
+    /** Optional lower limits per channel type, e.g. { "wechat": 2 }. */
+    channelCapacity: jsonb('channel_capacity').$type<Record<string, number>>().notNull().default({}),
+    activeCount: integer('active_count').notNull().default(0),
+    channelLoad: jsonb('channel_load').$type<Record<string, number>>().notNull().default({}),
+    /** Last assignment; the longest idle agent wins ties and round-robin turns. */
+    lastAssignedAt: timestamp('last_assigned_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('agent_profiles_online_idx').on(t.activeCount).where(sql`presence = 'online'`),
+    check('agent_profiles_presence_check', inList('presence', agentPresences)),
+    // Not bounded by capacity here: an admin may lower a capacity below the current load.
+    check('agent_profiles_load_check', sql`active_count >= 0`),
+  ],
+);
+
+/** Routing rules, evaluated by ascending position; the first that matches decides. */
+export const routingRules = pgTable(
+  'routing_rules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    position: integer('position').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    conditions: jsonb('conditions').$type<Record<string, unknown>>().notNull().default({}),
+    actions: jsonb('actions').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('routing_rules_position_idx').on(t.position)],
+);
+
+/** Hub-wide routing settings: one row (id 1), created with defaults on first read. */
+export const routingSettings = pgTable('routing_settings', {
+  id: smallint('id').primaryKey().default(1),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Every assignment of a conversation to an agent, open until it ends (resolve, transfer, agent
+ * offline). At most one open row per conversation: the database itself refuses a double assignment.
+ */
+export const conversationAssignments = pgTable(
+  'conversation_assignments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    agentId: uuid('agent_id')
+      .notNull()
+      .references(() => users.id),
+    /** What made it: queue, reopen, transfer, reassign. */
+    reason: text('reason').notNull(),
+    note: text('note'),
+    actorUserId: uuid('actor_user_id').references(() => users.id),
+    assignedAt: timestamp('assigned_at', { withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    endReason: text('end_reason'),
+  },
+  (t) => [
+    uniqueIndex('conversation_assignments_open_key').on(t.conversationId).where(sql`ended_at is null`),
+    index('conversation_assignments_agent_idx').on(t.agentId, t.assignedAt),
+    index('conversation_assignments_conversation_idx').on(t.conversationId, t.assignedAt),
+  ],
+);
+
+/** Transfers between agents and teams, with the note the sender left for the receiver. */
+export const conversationTransfers = pgTable(
+  'conversation_transfers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    fromAgentId: uuid('from_agent_id').references(() => users.id),
+    toAgentId: uuid('to_agent_id').references(() => users.id),
+    toTeamId: uuid('to_team_id').references(() => teams.id),
+    note: text('note'),
+    actorUserId: uuid('actor_user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('conversation_transfers_conversation_idx').on(t.conversationId, t.createdAt)],
 );

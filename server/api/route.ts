@@ -18,7 +18,7 @@ export interface RouteContext<Body, Query> {
  * /api/openapi.json, so the documentation cannot drift from what the handler accepts.
  */
 export interface ApiRoute<Body = unknown, Query = unknown> {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express-style path under /api/v1, e.g. `/channels/:id`. */
   path: string;
   summary: string;

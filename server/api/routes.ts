@@ -28,6 +28,7 @@ import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { botRoutes } from './bot.routes.js';
 import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
+import { routingRoutes } from './routing.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 
 const channelDeps = (runtime: Runtime): ChannelDeps => ({
@@ -311,4 +312,5 @@ export const apiRoutes: ApiRoute[] = [
   ...operationsRoutes,
   ...botRoutes,
   ...identityRoutes,
+  ...routingRoutes,
 ];

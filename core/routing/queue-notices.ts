@@ -1,0 +1,125 @@
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { agentProfiles, contacts, conversationAssignments, conversations } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import type { DomainEvent } from '../events.js';
+import { queueOutboundMessage } from '../messages/outbound.js';
+import type { RoutingDeps } from './assign-conversations.js';
+import { primaryLanguage } from './agent-profiles.js';
+import type { RoutingSettings } from './routing-settings.js';
+
+/**
+ * Every waiting conversation with its place in line (1 = next). Each team has its own line,
+ * ordered by priority and then by how long the conversation has waited.
+ */
+export async function queuePositions(db: Db, teamId?: string) {
+  const ranked = db
+    .select({
+      id: conversations.id,
+      teamId: conversations.teamId,
+      priority: conversations.priority,
+      queuedAt: conversations.queuedAt,
+      requiredSkills: conversations.requiredSkills,
+      language: contacts.language,
+      noticePosition: conversations.queueNoticePosition,
+      noticeAt: conversations.queueNoticeAt,
+      position: sql<number>`row_number() over (partition by ${conversations.teamId} order by ${conversations.priority} desc, ${conversations.queuedAt}, ${conversations.id})`
+        .mapWith(Number)
+        .as('position'),
+    })
+    .from(conversations)
+    .innerJoin(contacts, eq(contacts.id, conversations.contactId))
+    .where(eq(conversations.routingStatus, 'queued'))
+    .as('ranked');
+  return db
+    .select()
+    .from(ranked)
+    .where(teamId ? eq(ranked.teamId, teamId) : undefined)
+    .orderBy(ranked.teamId, ranked.position);
+}
+
+/**
+ * Minutes until a conversation at `position` is likely served: the measured mean handling time
+ * (or the configured default before there is history), shared among the seats serving its line.
+ */
+async function waitEstimator(db: Db, settings: RoutingSettings) {
+  const recent = db
+    .select({ seconds: sql<number>`extract(epoch from ${conversationAssignments.endedAt} - ${conversationAssignments.assignedAt})`.as('seconds') })
+    .from(conversationAssignments)
+    .where(and(isNotNull(conversationAssignments.endedAt), eq(conversationAssignments.endReason, 'resolved')))
+    .orderBy(sql`${conversationAssignments.endedAt} desc`)
+    .limit(200)
+    .as('recent');
+  const [measured] = await db.select({ mean: sql<number | null>`avg(${recent.seconds})`.mapWith(Number), n: sql<number>`count(*)::int` }).from(recent);
+  const handleMinutes = measured && measured.n >= 10 ? measured.mean! / 60 : settings.defaultHandleMinutes;
+  const seats = await db
+    .select({ teamIds: agentProfiles.teamIds, capacity: agentProfiles.capacity })
+    .from(agentProfiles)
+    .where(inArray(agentProfiles.presence, ['online', 'busy']));
+  return (position: number, teamId: string | null) => {
+    const serving = seats.filter((s) => !teamId || s.teamIds.includes(teamId)).reduce((sum, s) => sum + s.capacity, 0);
+    return Math.max(1, Math.ceil((position * handleMinutes) / Math.max(1, serving)));
+  };
+}
+
+/**
+ * Tells waiting customers their place and estimated wait on their own channel: once when they
+ * join, then only when the place moved by at least `minPositionChange`, and never more often
+ * than `minIntervalSeconds`. `only` limits the check to some conversations (those just queued).
+ */
+export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSettings, only?: string[]): Promise<DomainEvent[]> {
+  const notice = settings.queueNotice;
+  if (!notice.enabled) return [];
+  const now = Date.now();
+  const due = (await queuePositions(deps.db)).filter((row) => {
+    if (only && !only.includes(row.id)) return false;
+    if (row.noticePosition === null) return true;
+    const moved = Math.abs(row.position - row.noticePosition) >= notice.minPositionChange;
+    return moved && (!row.noticeAt || now - row.noticeAt.getTime() >= notice.minIntervalSeconds * 1000);
+  });
+  if (!due.length) return [];
+  const estimate = await waitEstimator(deps.db, settings);
+  const events: DomainEvent[] = [];
+  for (const row of due) {
+    const texts = primaryLanguage(row.language) === 'en' ? notice.texts.en : notice.texts.zh;
+    const text = texts
+      .replaceAll('{position}', String(row.position))
+      .replaceAll('{ahead}', String(row.position - 1))
+      .replaceAll('{minutes}', String(estimate(row.position, row.teamId)));
+    const message = await deps.db.transaction(async (tx) => {
+      const [still] = await tx
+        .select({ id: conversations.id })
+        .from(conversations)
+        .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
+        .for('update');
+      if (!still) return undefined;
+      await tx
+        .update(conversations)
+        .set({ queueNoticePosition: row.position, queueNoticeAt: sql`now()` })
+        .where(eq(conversations.id, row.id));
+      try {
+        return await queueOutboundMessage(tx, deps.adapters, {
+          conversationId: row.id,
+          authorKind: 'system',
+          text,
+          payload: { queueNotice: { position: row.position } },
+        });
+      } catch (error) {
+        // A customer no channel can reach (or a disabled channel) just waits without updates.
+        if (error instanceof HubError) return undefined;
+        throw error;
+      }
+    });
+    if (message) {
+      events.push({
+        type: 'message.created',
+        messageId: message.id,
+        conversationId: message.conversationId,
+        contactId: message.contactId,
+        channelId: message.channelId,
+        direction: 'outbound',
+      });
+    }
+  }
+  return events;
+}

@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DomainEventPublisher } from '../core/events.js';
+import { countWaiting, type RoutingDeps, type RoutingOutcome } from '../core/routing/assign-conversations.js';
+import { handOverConversation, sweepRouting } from '../core/routing/routing-actions.js';
+import type { DomainEventHandler } from './domain-events.worker.js';
+
+/** Redis pub/sub channel of routing notices; every hub process's agent sockets listen to it. */
+export const routingChannel = (prefix: string) => `${prefix}:routing`;
+
+export interface RoutingPublisherDeps {
+  routing: RoutingDeps;
+  redis: Redis;
+  prefix: string;
+  events: DomainEventPublisher;
+}
+
+/**
+ * Announces what a committed routing change did: queue-position messages go to delivery, and
+ * consoles on every hub process hear of assignments and of the queue's new length.
+ */
+export async function publishRoutingOutcome(deps: RoutingPublisherDeps, outcome: RoutingOutcome): Promise<void> {
+  await deps.events.publish(outcome.events);
+  const channel = routingChannel(deps.prefix);
+  for (const notice of outcome.notices) {
+    if (notice.type !== 'queue.changed') await deps.redis.publish(channel, JSON.stringify(notice));
+  }
+  if (outcome.notices.some((n) => n.type === 'queue.changed')) {
+    await deps.redis.publish(channel, JSON.stringify({ type: 'queue.changed', waiting: await countWaiting(deps.routing.db) }));
+  }
+}
+
+/** Takes handed-over conversations into routing. */
+export function createRoutingHandler(deps: RoutingPublisherDeps): DomainEventHandler {
+  return async (event) => {
+    if (event.type !== 'conversation.handover') return;
+    await publishRoutingOutcome(deps, await handOverConversation(deps.routing, event));
+  };
+}
+
+/** The routing sweeper's job: repairs lost handovers and wake-ups, sends due queue notices. */
+export function createRoutingSweep(deps: RoutingPublisherDeps & { graceMs: number; logger: Logger }) {
+  return async () => {
+    const outcome = await sweepRouting(deps.routing, deps.graceMs);
+    const assigned = outcome.notices.filter((n) => n.type === 'conversation.assigned').length;
+    if (assigned) deps.logger.info({ assigned }, 'routing sweeper assigned waiting conversations');
+    await publishRoutingOutcome(deps, outcome);
+  };
+}
