@@ -21,13 +21,17 @@ let callback: Awaited<ReturnType<typeof startCallbackServer>>;
 let channel: { id: string; secret: string };
 
 beforeAll(async () => {
-  hub = await startTestHub();
+  hub = await startTestHub({ queueNotices: true });
   const runtime = await createRuntime(loadConfig(hub.env));
   const workers = await startWorkers(runtime);
   const server = await startHttpServer(runtime, { port: 0, host: '127.0.0.1' });
   second = { runtime, server, workers, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
   callback = await startCallbackServer([200]);
   channel = await hub.createApiChannel(callback.url);
+  // The bot answers first and keeps the conversation (short of its handover keywords) until the
+  // test hands it over, so each test decides when routing takes over.
+  const bot = await hub.api('PATCH', `/api/v1/channels/${channel.id}/bot`, { enabled: true, maxFailures: 10 });
+  expect(bot.status).toBe(200);
 });
 afterAll(async () => {
   if (second) {

@@ -11,9 +11,13 @@ let callback: Awaited<ReturnType<typeof startCallbackServer>>;
 let channel: { id: string; secret: string };
 
 beforeAll(async () => {
-  hub = await startTestHub();
+  hub = await startTestHub({ queueNotices: true });
   callback = await startCallbackServer([200]);
   channel = await hub.createApiChannel(callback.url);
+  // The bot answers first and keeps the conversation (short of its handover keywords) until the
+  // test hands it over, so each test decides when routing takes over.
+  const bot = await hub.api('PATCH', `/api/v1/channels/${channel.id}/bot`, { enabled: true, maxFailures: 10 });
+  expect(bot.status).toBe(200);
 });
 afterAll(async () => {
   await callback?.close();
@@ -232,7 +236,7 @@ describe('routing end to end', () => {
 
   it('the sweeper takes back an unanswered conversation from an agent who went offline as it was assigned', async () => {
     const late = await createAgent(hub, 'late@bank.test', { capacity: 1 });
-    const id = await customerWrites('+8613800000012', '转人工');
+    const id = await customerWrites('+8613800000012', '请帮我看看这笔扣款');
     const agents = (await hub.api('GET', '/api/v1/agents')).body.items as Array<{ userId: string }>;
     await Promise.all(agents.map((a) => hub.api('PUT', `/api/v1/agents/${a.userId}/presence`, { presence: 'away' })));
     await handOver(id, 3);

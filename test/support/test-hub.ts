@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { signBody } from '../../adapters/api/api.adapter.js';
 import { loadConfig, type Config } from '../../core/config.js';
+import { updateRoutingSettings } from '../../core/routing/routing-settings.js';
 import { createApiToken, createUser } from '../../core/users/users.js';
 import { startHttpServer } from '../../server/http-server.js';
 import { createRuntime, startWorkers, type Runtime } from '../../server/runtime.js';
@@ -75,7 +76,17 @@ export interface TestHub {
  * reached over real HTTP on an ephemeral port.
  */
 export async function startTestHub(
-  options: { overrides?: Record<string, string>; workers?: boolean; smtp?: boolean } = {},
+  options: {
+    overrides?: Record<string, string>;
+    workers?: boolean;
+    smtp?: boolean;
+    /**
+     * Queue-position notices to customers (on by default in the product). Off unless a suite
+     * asks: every conversation without a bot goes to the queue, and a channel's own tests count
+     * exactly what it sends.
+     */
+    queueNotices?: boolean;
+  } = {},
 ): Promise<TestHub> {
   const isolated = await isolatedEnvironment(options.overrides);
   const config = loadConfig(isolated.env);
@@ -86,6 +97,7 @@ export async function startTestHub(
   const smtp = options.smtp ? await startSmtpIntake(runtime, { port: 0, host: '127.0.0.1' }) : undefined;
 
   const admin = await createUser(runtime.database.db, null, { email: 'admin@bank.test', role: 'admin' });
+  if (!options.queueNotices) await updateRoutingSettings(runtime.database.db, admin.id, { queueNotice: { enabled: false } });
   const { token: adminToken } = await createApiToken(runtime.database.db, null, admin.email, 'tests');
 
   const api: TestHub['api'] = async (method, path, body, headers = {}) => {
