@@ -7,6 +7,8 @@
  *   BENCH_DATABASE_URL=... BENCH_DURATION=30 npm run bench:ingest
  */
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -44,7 +46,17 @@ async function main() {
   const user = await createUser(database.db, null, { email: 'bench@bank.test', role: 'admin' });
   const { token } = await createApiToken(database.db, null, user.email, 'bench');
 
-  const hub = spawn(process.execPath, [fileURLToPath(new URL('../../bin/hub.js', import.meta.url)), 'start'], {
+  // The bank system's callback: replies the hub sends (queue notices) land here, answered at once.
+  const sink = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200).end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const callbackUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/cb`;
+
+  // BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the hub under load.
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const hub = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('../../bin/hub.js', import.meta.url)), 'start'], {
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: dbUrl,
@@ -55,6 +67,7 @@ async function main() {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       MIGRATE_ON_START: 'false',
+      OUTBOUND_ALLOW_PRIVATE: 'true',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -69,7 +82,7 @@ async function main() {
     const created = await fetch(`${base}/api/v1/channels`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'api', name: 'bench', config: { callbackUrl: 'https://bank.example/cb', secret } }),
+      body: JSON.stringify({ type: 'api', name: 'bench', config: { callbackUrl, secret } }),
     });
     const channelId = ((await created.json()) as { id: string }).id;
 
@@ -107,15 +120,16 @@ async function main() {
     const deadline = Date.now() + 180_000;
     while (Date.now() < deadline) {
       const [row] = await database.query<{ n: number; last: Date }>(
-        sql`select count(*)::int as n, max(created_at) as last from messages`,
+        sql`select count(*)::int as n, max(created_at) as last from messages where direction = 'inbound'`,
       );
       stored = row!.n;
       lastStoredAt = new Date(row!.last).getTime();
       if (stored >= acknowledged) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    const [sent] = await database.query<{ n: number }>(sql`select count(*)::int as n from messages where direction = 'outbound' and status = 'sent'`);
     const [dupes] = await database.query<{ n: number }>(
-      sql`select count(*)::int as n from (select inbound_event_id from messages group by 1 having count(*) > 1) d`,
+      sql`select count(*)::int as n from (select inbound_event_id from messages where inbound_event_id is not null group by 1 having count(*) > 1) d`,
     );
 
     const report = {
@@ -127,13 +141,15 @@ async function main() {
       timeouts: result.timeouts,
       acknowledgedPerSecond: Math.round(acknowledged / duration),
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-      stored,
+      storedInbound: stored,
+      outboundSent: sent!.n,
       duplicates: dupes!.n,
       endToEndMessagesPerSecond: Math.round(stored / ((lastStoredAt - started) / 1000)),
       drainSecondsAfterLoad: Math.round((lastStoredAt - loadEnded) / 100) / 10,
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {
+    sink.close();
     hub.kill('SIGTERM');
     await new Promise((r) => hub.once('exit', r));
     await database.close();
