@@ -22,3 +22,20 @@ export type DomainEvent =
 export interface DomainEventPublisher {
   publish(events: DomainEvent[]): Promise<void>;
 }
+
+/** The announcement of an outbound message just queued: its delivery is dispatched with it. */
+export function outboundMessageCreated(message: {
+  id: string;
+  conversationId: string;
+  contactId: string;
+  channelId: string;
+}): DomainEvent {
+  return {
+    type: 'message.created',
+    messageId: message.id,
+    conversationId: message.conversationId,
+    contactId: message.contactId,
+    channelId: message.channelId,
+    direction: 'outbound',
+  };
+}

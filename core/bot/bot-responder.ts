@@ -4,7 +4,7 @@ import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
 import { botSessions, channels, conversations, messages } from '../db/schema.js';
 import { HubError, notFound } from '../errors.js';
-import type { DomainEvent } from '../events.js';
+import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
 import { loadBotSettings, type BotSettings } from './bot-settings.js';
@@ -74,14 +74,7 @@ export async function runBotTurn(deps: BotDeps, trigger: BotTrigger): Promise<Do
     if (replyId) {
       const [reply] = await tx.select().from(messages).where(eq(messages.id, replyId));
       if (reply) {
-        events.push({
-          type: 'message.created',
-          messageId: reply.id,
-          conversationId: reply.conversationId,
-          contactId: reply.contactId,
-          channelId: reply.channelId,
-          direction: 'outbound',
-        });
+        events.push(outboundMessageCreated(reply));
       }
     }
     const [claimed] = await tx

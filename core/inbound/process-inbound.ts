@@ -8,7 +8,7 @@ import { storeAttachment } from '../attachments/attachment-store.js';
 import { findOrOpenConversation, findThreadConversation } from '../conversations/open-conversation.js';
 import type { Db } from '../db/client.js';
 import { attachments, inboundEvents, messages, suppressions, type MessageStatus } from '../db/schema.js';
-import type { DomainEvent } from '../events.js';
+import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 
 export interface InboundDeps {
@@ -134,14 +134,7 @@ async function applyMessageActions(
       // A reprocessed event finds its reply instead of queueing a second one.
       idempotencyKey: `auto-reply:${origin.eventId}`,
     });
-    events.push({
-      type: 'message.created',
-      messageId: reply.id,
-      conversationId: origin.conversationId,
-      contactId: origin.contactId,
-      channelId: origin.channelId,
-      direction: 'outbound',
-    });
+    events.push(outboundMessageCreated(reply));
   }
   return events;
 }

@@ -2,7 +2,7 @@ import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { agentProfiles, contacts, conversationAssignments, conversations } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import type { DomainEvent } from '../events.js';
+import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 import type { RoutingDeps } from './assign-conversations.js';
 import { primaryLanguage } from './agent-profiles.js';
@@ -111,14 +111,7 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
       }
     });
     if (message) {
-      events.push({
-        type: 'message.created',
-        messageId: message.id,
-        conversationId: message.conversationId,
-        contactId: message.contactId,
-        channelId: message.channelId,
-        direction: 'outbound',
-      });
+      events.push(outboundMessageCreated(message));
     }
   }
   return events;

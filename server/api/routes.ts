@@ -30,6 +30,7 @@ import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
+import { outboundMessageCreated } from '../../core/events.js';
 
 const channelDeps = (runtime: Runtime): ChannelDeps => ({
   db: runtime.database.db,
@@ -43,16 +44,7 @@ async function announceQueued(runtime: Runtime, { message, created }: { message:
   const view = await getMessage(runtime.database.db, message.id);
   if (created) {
     await enqueueOrLeaveToSweeper(runtime, () =>
-      runtime.events.publish([
-        {
-          type: 'message.created',
-          messageId: message.id,
-          conversationId: message.conversationId,
-          contactId: message.contactId,
-          channelId: message.channelId,
-          direction: 'outbound',
-        },
-      ]),
+      runtime.events.publish([outboundMessageCreated(message)]),
     );
   }
   return view;
