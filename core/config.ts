@@ -42,6 +42,8 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: durationMs.default(15_000),
   /** A conversation quiet for longer than this is not continued: the next message opens a new one. */
   CONVERSATION_WINDOW_MS: durationMs.default(86_400_000),
+  /** How often the hub pings agent and widget sockets; one that has not answered the last ping is dropped. */
+  SOCKET_PING_INTERVAL_MS: durationMs.default(30_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** The built-in SMTP listener for email channels; off when unset. */
   SMTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),

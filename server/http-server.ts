@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWidgetSocket } from '../adapters/webchat/widget-socket.js';
 import { channelLiveTopic } from '../workflows/channel-store.js';
-import { eventsChannel } from '../workflows/events.js';
 import { createAgentSocket } from './agent-socket.js';
 import { createApp } from './app.js';
 import type { Runtime } from './runtime.js';
@@ -20,7 +19,7 @@ function upgradeHandlers(runtime: Runtime): Record<string, UpgradeHandler> {
     ...widgetDeps(runtime),
     logger: runtime.logger,
     liveTopicPattern: channelLiveTopic(runtime.config.REDIS_PREFIX, '*'),
-    eventsTopic: eventsChannel(runtime.config.REDIS_PREFIX),
+    pingIntervalMs: runtime.config.SOCKET_PING_INTERVAL_MS,
   });
   return {
     '/widget/socket': Object.assign((req: IncomingMessage, socket: Duplex, head: Buffer) => widget.handleUpgrade(req, socket, head), {

@@ -1,4 +1,5 @@
 import type { WidgetDeps } from '../adapters/webchat/visitor-session.js';
+import { eventsChannel } from '../workflows/events.js';
 import { enqueueOrLeaveToSweeper } from './enqueue.js';
 import type { Runtime } from './runtime.js';
 
@@ -10,5 +11,6 @@ export function widgetDeps(runtime: Runtime): WidgetDeps {
     prefix: runtime.config.REDIS_PREFIX,
     loadChannel: (id) => runtime.channels.get(id),
     enqueueInbound: (ids) => enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(ids)),
+    eventsTopic: eventsChannel(runtime.config.REDIS_PREFIX),
   };
 }

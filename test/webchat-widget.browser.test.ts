@@ -113,6 +113,8 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     const reply = await hub.api('POST', `/api/v1/conversations/${conversation.id}/messages`, { text: '您好！请问有什么可以帮您？' });
     expect(reply.status).toBe(202);
     await expect.poll(() => rows(page).last().textContent(), { timeout: 10_000 }).toContain('您好！请问有什么可以帮您？');
+    // The agent replied, so the visitor's earlier messages show as read.
+    expect(await rows(page).evaluateAll((els) => els.map((el) => el.getAttribute('data-status')))).toEqual(['read', 'read', null]);
     // The panel is open, so the reply counts as read.
     await expect.poll(async () => (await hub.api('GET', `/api/v1/messages/${reply.body.id}`)).body.status, { timeout: 10_000 }).toBe('read');
 
@@ -187,11 +189,14 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     await send(page, '代理挡住了 WebSocket');
     await expect.poll(() => rows(page).last().getAttribute('data-status'), { timeout: 15_000 }).toBe('sent');
     const token = await page.evaluate((id) => localStorage.getItem(`hubchat:${id}:visitor`), channelId);
-    const [identity] = await hub.runtime.database.query<{ contact_id: string }>(
-      sql`select contact_id from contact_identities where kind = 'web_visitor' and value = ${sha256Hex(JSON.parse(token!))}`,
-    );
-    const list = await hub.api('GET', `/api/v1/conversations?contactId=${identity!.contact_id}`);
-    const reply = await hub.api('POST', `/api/v1/conversations/${list.body.items[0].id}/messages`, { text: '轮询也能收到回复' });
+    // Acknowledged means committed; the pipeline stores the contact and conversation moments later.
+    const conversationId = await waitFor(async () => {
+      const [identity] = await hub.runtime.database.query<{ contact_id: string }>(
+        sql`select contact_id from contact_identities where kind = 'web_visitor' and value = ${sha256Hex(JSON.parse(token!))}`,
+      );
+      return identity && (await hub.api('GET', `/api/v1/conversations?contactId=${identity.contact_id}`)).body.items[0]?.id;
+    }, 10_000, 'the visitor’s conversation');
+    const reply = await hub.api('POST', `/api/v1/conversations/${conversationId}/messages`, { text: '轮询也能收到回复' });
     expect(reply.status).toBe(202);
     await expect.poll(() => rows(page).last().textContent(), { timeout: 15_000 }).toContain('轮询也能收到回复');
     await context.close();

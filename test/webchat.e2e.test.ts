@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hmacSha256Hex } from '../core/security/signatures.js';
+import { createAgent, openAgentFeed } from './support/test-agents.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 const origin = 'https://www.bank.example';
@@ -22,7 +23,8 @@ async function createWebchatChannel(config: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  hub = await startTestHub();
+  // A short ping interval, so that the heartbeat test sees a silent socket dropped quickly.
+  hub = await startTestHub({ overrides: { SOCKET_PING_INTERVAL_MS: '300' } });
   channelId = await createWebchatChannel({});
 });
 afterAll(async () => {
@@ -30,9 +32,9 @@ afterAll(async () => {
 });
 
 /** A widget's socket as the hub sees it: frames received so far, and how it closed. */
-async function openSocket(options: { channel?: string; origin?: string } = {}) {
+async function openSocket(options: { channel?: string; origin?: string; autoPong?: boolean } = {}) {
   const url = `${hub.baseUrl.replace('http', 'ws')}/widget/socket?channel=${options.channel ?? channelId}`;
-  const socket = new WebSocket(url, { headers: { origin: options.origin ?? origin } });
+  const socket = new WebSocket(url, { headers: { origin: options.origin ?? origin }, autoPong: options.autoPong ?? true });
   const frames: any[] = [];
   let closed: { code: number; reason: string } | undefined;
   socket.on('message', (raw) => frames.push(JSON.parse(raw.toString())));
@@ -240,6 +242,68 @@ describe('web chat over the widget socket', () => {
     expect(limited[0].message).toMatch(/too quickly/);
     expect(await count('inbound_events')).toBe(before + acked.length);
     visitor.close();
+  });
+});
+
+describe('live hints: typing and heartbeat', () => {
+  it('the visitor’s typing reaches the assigned agent’s feed, and the agent’s typing reaches the visitor with the agent’s name', async () => {
+    const agent = await createAgent(hub, 'chen.jie@bank.test', { languages: ['zh'], capacity: 2 });
+    const other = await createAgent(hub, 'other.agent@bank.test', { languages: ['zh'], capacity: 2 });
+    // Busy: earlier tests' conversations wait in the queue, and this one is handed over explicitly.
+    await agent.api('PUT', '/api/v1/agents/me/presence', { presence: 'busy' });
+    const feed = await openAgentFeed(hub, agent);
+    const otherFeed = await openAgentFeed(hub, other);
+
+    const visitor = await hello();
+    const welcome = await visitor.next('welcome');
+    const id = messageId();
+    visitor.send({ type: 'message', id, text: '我的卡被锁了' });
+    await visitor.next('ack', (f) => f.id === id);
+    const conversationId = await waitFor(async () => {
+      const [row] = await hub.runtime.database.query<{ id: string }>(sql`select conversation_id as id from messages where payload->>'clientId' = ${id}`);
+      return row?.id;
+    }, 10_000, 'the stored message');
+    const transfer = await hub.api('POST', `/api/v1/conversations/${conversationId}/transfer`, { agentId: agent.id });
+    expect(transfer.status).toBe(200);
+
+    visitor.send({ type: 'typing' });
+    await feed.next((m) => m.type === 'visitor.typing' && m.conversationId === conversationId, 'visitor typing');
+    // Typing is a live hint only: nothing is stored for it.
+    const [stored] = await hub.runtime.database.query<{ n: number }>(sql`select count(*)::int as n from inbound_events where payload->>'type' = 'typing'`);
+    expect(stored!.n).toBe(0);
+
+    feed.send({ type: 'typing', conversationId });
+    expect(await visitor.next('typing')).toEqual({ type: 'typing', agentName: 'chen.jie' });
+    // Another tab of the same visitor hears it too.
+    const secondTab = await hello({ visitorToken: welcome.visitorToken });
+    await secondTab.next('welcome');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    feed.send({ type: 'typing', conversationId });
+    await secondTab.next('typing');
+
+    // An agent the conversation is not assigned to cannot make the visitor see them typing.
+    const before = visitor.frames.filter((f) => f.type === 'typing').length;
+    otherFeed.send({ type: 'typing', conversationId });
+    otherFeed.send({ type: 'typing', conversationId: 'not-a-uuid' });
+    expect((await otherFeed.next((m) => m.type === 'error', 'error frame')).code).toBe('bad_frame');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(visitor.frames.filter((f) => f.type === 'typing').length).toBe(before);
+    expect(otherFeed.received.some((m) => m.type === 'visitor.typing')).toBe(false);
+    for (const socket of [visitor, secondTab]) socket.close();
+    feed.close();
+    otherFeed.close();
+  });
+
+  it('a socket that does not answer pings is closed by the hub, while one that answers stays open', async () => {
+    const silent = await openSocket({ autoPong: false });
+    silent.send({ type: 'hello' });
+    await silent.next('welcome');
+    const answering = await hello();
+    await answering.next('welcome');
+    expect((await silent.closed()).code).toBe(1006);
+    answering.send({ type: 'history' });
+    await answering.next('history');
+    answering.close();
   });
 });
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { LoadedChannel } from '../../core/channels/channel-service.js';
 import type { SenderIdentity } from '../../core/channels/contract.js';
 import type { Db } from '../../core/db/client.js';
-import { attachments, contactIdentities, conversations, messages, users } from '../../core/db/schema.js';
+import { attachments, channels, contactIdentities, conversations, messages, users } from '../../core/db/schema.js';
 import { recordInboundEvents } from '../../core/inbound/inbound-events.js';
 import { sha256Hex } from '../../core/security/signatures.js';
 import { describeZodError } from '../../core/validation.js';
@@ -21,6 +21,8 @@ export interface WidgetDeps {
   loadChannel(id: string): Promise<LoadedChannel | undefined>;
   /** Hands committed inbound events to the pipeline (or leaves them to its sweeper). */
   enqueueInbound(eventIds: string[]): Promise<void>;
+  /** The pub/sub topic every hub process's agent sockets listen on, for the visitor's typing. */
+  eventsTopic: string;
 }
 
 export interface WebchatChannel {
@@ -74,6 +76,7 @@ export const clientFrame = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('read'), messageId: z.uuid() }),
   z.object({ type: z.literal('history'), after: z.number().int().nonnegative().optional() }),
+  z.object({ type: z.literal('typing') }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 
@@ -136,7 +139,20 @@ export async function handleFrame(deps: WidgetDeps, visitor: Visitor, frame: Cli
     }
     case 'message':
       return [await acceptMessage(deps, visitor, frame)];
+    case 'typing':
+      await announceTyping(deps, visitor);
+      return [];
   }
+}
+
+/**
+ * Tells the agents of the visitor's open conversation that the visitor is typing. It is only a
+ * live hint, so nothing is stored, and frames beyond one a second are dropped without a reply.
+ */
+async function announceTyping(deps: WidgetDeps, visitor: Visitor) {
+  if (await overLimit(deps, visitor, [[`typing:${visitor.key}`, 1, 1_000]])) return;
+  const conversationId = await findOpenConversation(deps.db, visitor);
+  if (conversationId) await deps.redis.publish(deps.eventsTopic, JSON.stringify({ type: 'visitor.typing', conversationId }));
 }
 
 async function acceptMessage(deps: WidgetDeps, visitor: Visitor, frame: Extract<ClientFrame, { type: 'message' }>) {
@@ -146,7 +162,7 @@ async function acceptMessage(deps: WidgetDeps, visitor: Visitor, frame: Extract<
   const limited = await checkMessageRate(deps, visitor);
   if (limited) return reject(limited.code, limited.message);
   const { config } = visitor.channel;
-  if (!(await hasOpenConversation(deps.db, visitor))) {
+  if (!(await findOpenConversation(deps.db, visitor))) {
     const tooMany = await overLimit(deps, visitor, [[`new:${visitor.ip}`, config.newConversationsPerMinutePerIp, 60_000]]);
     if (tooMany) return reject('rate_limited', 'Too many new chats from your network. Please try again in a minute.');
   }
@@ -203,15 +219,16 @@ async function findContactId(db: Db, visitor: Visitor): Promise<string | undefin
   return row?.contactId;
 }
 
-async function hasOpenConversation(db: Db, visitor: Visitor): Promise<boolean> {
+async function findOpenConversation(db: Db, visitor: Visitor): Promise<string | undefined> {
   const contactId = await findContactId(db, visitor);
-  if (!contactId) return false;
+  if (!contactId) return undefined;
   const [open] = await db
     .select({ id: conversations.id })
     .from(conversations)
     .where(and(eq(conversations.contactId, contactId), ne(conversations.status, 'resolved')))
+    .orderBy(desc(conversations.lastMessageAt))
     .limit(1);
-  return Boolean(open);
+  return open?.id;
 }
 
 const visitorMessageColumns = {
@@ -265,6 +282,22 @@ export async function loadVisitorMessage(db: Db, messageId: string): Promise<{ v
   if (!row) return undefined;
   const { kind, value, ...message } = row;
   return { visitor: visitorKey({ kind, value }), message };
+}
+
+/**
+ * The web chat visitor of a conversation and the channel they last wrote on, as the widget
+ * socket registered them, or nothing when the customer has not written by web chat.
+ */
+export async function findConversationVisitor(db: Db, conversationId: string): Promise<{ channelId: string; visitor: string } | undefined> {
+  const [row] = await db
+    .select({ channelId: messages.channelId, kind: contactIdentities.kind, value: contactIdentities.value })
+    .from(messages)
+    .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
+    .innerJoin(channels, eq(channels.id, messages.channelId))
+    .where(and(eq(messages.conversationId, conversationId), eq(messages.direction, 'inbound'), eq(channels.type, 'webchat')))
+    .orderBy(desc(messages.seq))
+    .limit(1);
+  return row && { channelId: row.channelId, visitor: visitorKey(row) };
 }
 
 /** Whether a stored file belongs to this visitor's conversation on this channel. */

@@ -29,12 +29,14 @@ const inboundEvent = z.discriminatedUnion('type', [
 ]);
 export type WebchatInboundEvent = z.infer<typeof inboundEvent>;
 
-/** What `send` announces to the hub process holding the visitor's socket. */
-export interface LiveDelivery {
-  messageId: string;
+/**
+ * What the hub announces on a channel's live topic to the process holding the visitor's socket:
+ * a stored message to push (from `send`), or an agent typing in the visitor's conversation.
+ */
+export type LiveDelivery = {
   /** `kind:value` of the recipient identity, as the socket registered its visitor. */
   visitor: string;
-}
+} & ({ messageId: string } | { typing: string });
 
 const json = (status: number, body: unknown): HttpReply => ({ status, contentType: 'application/json', body: JSON.stringify(body) });
 

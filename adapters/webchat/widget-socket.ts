@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { DomainEvent } from '../../core/events.js';
+import { startHeartbeat } from '../../core/socket-heartbeat.js';
 import type { LiveDelivery } from './webchat.adapter.js';
 import {
   checkOrigin,
@@ -49,8 +50,10 @@ const helloTimeoutMs = 10_000;
  * frame gets its reply frames, and replies that `send` announces through Redis reach the socket
  * of that visitor on whichever hub process holds it.
  */
-export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopicPattern: string; eventsTopic: string }) {
+export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopicPattern: string; pingIntervalMs: number }) {
   const server = new WebSocketServer({ noServer: true, maxPayload: hardFrameLimit });
+  // A dropped socket is then noticed and closed; the widget reconnects as after any close.
+  const stopHeartbeat = startHeartbeat(server, deps.pingIntervalMs);
   const byVisitor = new Map<string, Set<WebSocket>>();
   const channelsServed = new Set<string>();
   const subscriber = deps.redis.duplicate();
@@ -60,7 +63,9 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
   // every tab of the visitor shows them and the widget's "sent" turns into the stored copy.
   subscriber.on('pmessage', (_pattern, _topic, raw) => {
     const delivery = parseJson(raw) as LiveDelivery | undefined;
-    if (delivery?.messageId) void push(delivery.messageId);
+    if (!delivery) return;
+    if ('messageId' in delivery) void push(delivery.messageId);
+    else sendToVisitor(delivery.visitor, { type: 'typing', agentName: delivery.typing });
   });
   subscriber.on('message', (_topic, raw) => {
     const event = parseJson(raw) as DomainEvent | undefined;
@@ -70,11 +75,15 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
   async function push(messageId: string) {
     try {
       const found = await loadVisitorMessage(deps.db, messageId);
-      const sockets = found && byVisitor.get(found.visitor);
-      if (sockets) for (const socket of sockets) socket.send(JSON.stringify({ type: 'message', message: found.message }));
+      if (found) sendToVisitor(found.visitor, { type: 'message', message: found.message });
     } catch (error) {
       deps.logger.warn({ error: (error as Error).message }, 'could not push a message to a widget');
     }
+  }
+
+  function sendToVisitor(key: string, frame: object) {
+    const data = JSON.stringify(frame);
+    for (const socket of byVisitor.get(key) ?? []) socket.send(data);
   }
 
   function refuse(socket: WebSocket, error: WidgetError) {
@@ -156,6 +165,7 @@ export function createWidgetSocket(deps: WidgetDeps & { logger: Logger; liveTopi
     /** Resolves once replies announced from now on reach this process's sockets. */
     ready: subscribed,
     async close() {
+      stopHeartbeat();
       for (const client of server.clients) client.terminate();
       server.close();
       subscriber.disconnect();

@@ -43,6 +43,8 @@ export interface AgentFeed {
   received: any[];
   /** Waits for a message matching `match` on the socket and returns it. */
   next(match: (message: any) => boolean, what?: string, timeoutMs?: number): Promise<any>;
+  /** Sends a frame as the console does. */
+  send(frame: object): void;
   close(): void;
 }
 
@@ -61,6 +63,7 @@ export async function openAgentFeed(hub: TestHub, agent: TestAgent): Promise<Age
   return {
     received,
     next: (match, what = 'socket message', timeoutMs = 15_000) => waitFor(async () => received.find(match), timeoutMs, what),
+    send: (frame) => socket.send(JSON.stringify(frame)),
     close: () => socket.close(),
   };
 }

@@ -33,6 +33,7 @@ header div { display: flex; flex-direction: column; }
 .avatar { flex: none; width: 30px; height: 30px; border-radius: 50%; background: #d7e6f6; color: #0b5cad; display: grid;
   place-items: center; font-weight: 600; }
 .system { align-self: center; font-size: 12px; color: #4a5563; background: #e6ebf1; border-radius: 10px; padding: 4px 10px; text-align: center; }
+.typing { padding: 0 14px 6px; font-size: 12px; font-style: italic; color: #4a5563; }
 .notice { padding: 8px 12px; background: #fff4e5; color: #8a4b00; font-size: 13px; border-top: 1px solid #f3d9b1; }
 .composer { display: flex; align-items: flex-end; gap: 4px; padding: 8px; border-top: 1px solid #e1e5ea; }
 textarea, input { font: inherit; color: inherit; border: 1px solid #cfd6de; border-radius: 10px; padding: 8px 10px; box-sizing: border-box; }

@@ -42,7 +42,8 @@ type Frame =
   | { type: 'ack'; id: string }
   | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'message'; message: ServerMessage }
-  | { type: 'history'; messages: ServerMessage[] };
+  | { type: 'history'; messages: ServerMessage[] }
+  | { type: 'typing'; agentName: string };
 
 const script = document.currentScript as HTMLScriptElement | null;
 const hubUrl = new URL(script?.src ?? location.href);
@@ -54,6 +55,10 @@ const identity = {
 };
 const storageKey = (what: string) => `hubchat:${channelId}:${what}`;
 const emoji = ['😀', '😊', '🙂', '😉', '😍', '🤔', '😢', '😡', '👍', '👎', '🙏', '👏', '🎉', '❤️', '✅', '❓', '💳', '🏦', '📄', '⏰'];
+// At most one typing frame this often while the visitor types; the agent's indicator shows this
+// long after the last frame the agent's console sent.
+const typingEveryMs = 2_000;
+const typingShownMs = 4_000;
 // Close codes after which reconnecting cannot help: the visitor or the page is refused.
 const finalCloseCodes = [4401, 4403, 4404];
 
@@ -92,6 +97,8 @@ const state = {
   polling: false,
   closedFor: undefined as string | undefined,
   reported: new Set<string>(),
+  lastTypingSent: 0,
+  typingTimer: undefined as ReturnType<typeof setTimeout> | undefined,
 };
 
 const host = h('div', { id: 'hub-chat-widget' });
@@ -109,6 +116,7 @@ const title = h('strong', {}, 'Chat');
 const closeButton = h('button', { class: 'icon', 'aria-label': 'Close chat' }, '✕');
 const status = h('span', { class: 'status' }, 'Connecting…');
 const list = h('div', { class: 'messages', role: 'log', 'aria-live': 'polite' });
+const typing = h('div', { class: 'typing', hidden: '' });
 const notice = h('div', { class: 'notice', role: 'alert', hidden: '' });
 const input = h('textarea', { rows: '1', placeholder: 'Type a message…', 'aria-label': 'Message' });
 const fileInput = h('input', { type: 'file', hidden: '' });
@@ -136,6 +144,7 @@ const panel = h(
   { class: 'panel', hidden: '', role: 'dialog', 'aria-label': 'Chat' },
   h('header', {}, h('div', {}, title, status), closeButton),
   list,
+  typing,
   notice,
   offlineForm,
   emojiPanel,
@@ -158,7 +167,9 @@ function clean<T extends Record<string, unknown>>(value: T): Partial<T> {
 function render() {
   const items = [...state.messages.values()].sort((a, b) => a.seq - b.seq);
   const shown = new Set(items.map((m) => m.payload.clientId).filter(Boolean));
-  const rows: Node[] = items.map(renderMessage);
+  // An agent who replied has read what the visitor wrote before the reply.
+  const readBefore = Math.max(0, ...items.filter((m) => m.authorKind === 'agent').map((m) => m.seq));
+  const rows: Node[] = items.map((m) => renderMessage(m, m.seq < readBefore));
   state.outbox = state.outbox.filter((p) => !(p.acked && shown.has(p.id)));
   for (const p of state.outbox) if (!shown.has(p.id)) rows.push(renderPending(p));
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -167,13 +178,13 @@ function render() {
   reportRead();
 }
 
-function renderMessage(m: ServerMessage): Node {
+function renderMessage(m: ServerMessage, read: boolean): Node {
   if (m.authorKind === 'system') return h('div', { class: 'system' }, m.text ?? '');
   const mine = m.direction === 'inbound';
   const body = h('div', { class: 'bubble' });
   if (m.text) body.append(h('p', {}, m.text));
   for (const file of m.payload.attachments ?? []) body.append(renderFile(file));
-  if (mine) return h('div', { class: 'row mine', 'data-status': 'sent' }, body, h('small', {}, 'Sent'));
+  if (mine) return h('div', { class: 'row mine', 'data-status': read ? 'read' : 'sent' }, body, h('small', {}, read ? 'Read' : 'Sent'));
   const name = m.authorName ?? (m.authorKind === 'bot' ? 'Assistant' : 'Agent');
   const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' }, name.trim().slice(0, 1).toUpperCase());
   return h('div', { class: 'row theirs' }, avatar, h('div', {}, h('small', { class: 'name' }, name), body));
@@ -262,11 +273,23 @@ function handle(frame: Frame) {
       if (frame.code === 'rate_limited') setTimeout(flush, 1_500);
       return;
     case 'message':
+      // The agent's reply ends their typing.
+      if (frame.message.direction === 'outbound') showTyping(undefined);
       merge([frame.message], false);
+      return;
+    case 'typing':
+      showTyping(frame.agentName);
       return;
     case 'history':
       merge(frame.messages, true);
   }
+}
+
+function showTyping(agentName: string | undefined) {
+  clearTimeout(state.typingTimer);
+  typing.textContent = agentName ? `${agentName} is typing…` : '';
+  typing.toggleAttribute('hidden', !agentName);
+  if (agentName) state.typingTimer = setTimeout(() => showTyping(undefined), typingShownMs);
 }
 
 /** The hub has the message, or refused it for good: either way it is not sent again. */
@@ -417,6 +440,11 @@ input.addEventListener('keydown', (event) => {
     event.preventDefault();
     sendText();
   }
+});
+input.addEventListener('input', () => {
+  const now = Date.now();
+  if (!input.value.trim() || now - state.lastTypingSent < typingEveryMs) return;
+  if (transmit({ type: 'typing' })) state.lastTypingSent = now;
 });
 emojiButton.addEventListener('click', () => emojiPanel.toggleAttribute('hidden'));
 emojiPanel.addEventListener('click', (event) => {
