@@ -1,4 +1,3 @@
-import { recordHandover } from '../routing/routing-actions.js';
 import { and, desc, eq, isNull, isNotNull, lt, or, sql } from 'drizzle-orm';
 import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
@@ -6,6 +5,7 @@ import { botSessions, channels, conversations, messages } from '../db/schema.js'
 import { HubError, notFound } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
+import { recordHandover } from '../routing/routing-actions.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
 import { loadBotSettings, type BotSettings } from './bot-settings.js';
 import type { KbCache, KbSnapshot } from './kb-articles.js';
@@ -34,6 +34,7 @@ const announceLeaseMs = 30_000;
  * retried turn finds it and counts no second failure.
  */
 export async function runBotTurn(deps: BotDeps, trigger: BotTrigger): Promise<DomainEvent[]> {
+  if (await silentAfterHandover(deps.db, trigger)) return [];
   const settings = await loadBotSettings(deps.db, trigger.channelId);
   const [message] = trigger.messageId
     ? await deps.db
@@ -157,6 +158,22 @@ async function applyDecision(
       return decision.notify ? reply(settings.handoverText, { kind: 'handover', reason: decision.reason }) : undefined;
     }
   }
+}
+
+/**
+ * Most customer messages arrive after the handover was announced, when the bot has nothing to
+ * say or announce: two reads tell, instead of the locked turn. A message the bot did answer
+ * (before the handover) still takes the full turn, which re-announces its reply.
+ */
+async function silentAfterHandover(db: Db, trigger: BotTrigger): Promise<boolean> {
+  if (!trigger.messageId) return false;
+  const [session] = await db
+    .select({ state: botSessions.state, announcedAt: botSessions.announcedAt })
+    .from(botSessions)
+    .where(eq(botSessions.conversationId, trigger.conversationId));
+  if (session?.state !== 'handed_over' || !session.announcedAt) return false;
+  const [answered] = await db.select({ id: messages.id }).from(messages).where(eq(messages.idempotencyKey, `bot:${trigger.messageId}`));
+  return !answered;
 }
 
 /** Marks the handover as announced once its event is published, so no later turn repeats it. */
