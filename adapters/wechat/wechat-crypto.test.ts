@@ -35,7 +35,7 @@ interface Vectors {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/wechat-vectors.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../test/fixtures/wechat-vectors.json', import.meta.url), 'utf8'),
 ) as Vectors;
 
 const APP_ID = 'wx0123456789abcdef';

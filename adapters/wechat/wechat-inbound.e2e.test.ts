@@ -8,7 +8,7 @@ import { deliverPush, encryptedPush, plaintextPush, signedEnvelope } from './fak
 import { computeSignature, decodeAesKey, encryptMessage } from './wechat-crypto.js';
 import { buildWechatXml } from './wechat-xml.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/fixtures/wechat-vectors.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../../test/fixtures/wechat-vectors.json', import.meta.url), 'utf8')) as {
   encrypt: { token: string; encodingAESKey: string; appId: string; timestamp: string; nonce: string; ciphertext: string; plainModeSignature: string };
   verifyUrl: { token: string; encodingAESKey: string; appId: string; msg_signature: string; timestamp: string; nonce: string; echostr: string; expectedPlaintext: string };
 };
