@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken, createUser } from '../core/users/users.js';
 import { apiRoutes } from '../server/api/routes.js';
+import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 let hub: TestHub;
@@ -44,6 +45,24 @@ describe('channels API', () => {
     expect(webhook.status).toBe(403);
   });
 
+  it("tests a channel's callback from the admin API", async () => {
+    const reachable = await startCallbackServer([204]);
+    try {
+      const channel = await hub.createApiChannel(reachable.url);
+      const ok = await hub.api('POST', `/api/v1/channels/${channel.id}/test`);
+      expect(ok.body).toEqual({ ok: true, message: 'callback answered 204' });
+      expect(reachable.received.map((r) => r.method)).toEqual(['HEAD']);
+    } finally {
+      await reachable.close();
+    }
+    // Port 9 on loopback: nothing listens there.
+    const unreachable = await hub.createApiChannel('http://127.0.0.1:9/hub');
+    const failed = await hub.api('POST', `/api/v1/channels/${unreachable.id}/test`);
+    expect(failed.status).toBe(200);
+    expect(failed.body.ok).toBe(false);
+    expect(failed.body.message).toMatch(/ECONNREFUSED/);
+  });
+
   it('rejects a bad config with a message naming the field', async () => {
     const response = await hub.api('POST', '/api/v1/channels', { type: 'api', name: 'x', config: { callbackUrl: 'not a url', secret: 'short' } });
     expect(response.status).toBe(400);
@@ -75,6 +94,15 @@ describe('channels API', () => {
 });
 
 describe('authentication and errors', () => {
+  it('records when a token was last used', async () => {
+    await hub.api('GET', '/api/v1/channels');
+    const [row] = await hub.runtime.database.query<{ last_used_at: Date | null }>(
+      sql`select last_used_at from api_tokens where name = 'tests'`,
+    );
+    expect(row!.last_used_at).not.toBeNull();
+    expect(Date.now() - new Date(row!.last_used_at!).getTime()).toBeLessThan(120_000);
+  });
+
   it('requires a bearer token and answers unknown ids and paths with 404', async () => {
     const missing = await fetch(`${hub.baseUrl}/api/v1/conversations`);
     expect(missing.status).toBe(401);

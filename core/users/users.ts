@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
+import { hash } from '@node-rs/argon2';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
@@ -38,11 +38,6 @@ export async function createUser(db: Db, actorUserId: string | null, input: unkn
   });
 }
 
-export async function verifyPassword(db: Db, email: string, password: string): Promise<boolean> {
-  const [row] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
-  return Boolean(row?.passwordHash && !row.disabled && (await verify(row.passwordHash, password)));
-}
-
 /** Creates an API token for a user; the plain token is returned once and only its hash is kept. */
 export async function createApiToken(db: Db, actorUserId: string | null, email: string, name: string) {
   const [user] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
@@ -67,15 +62,22 @@ export async function createApiToken(db: Db, actorUserId: string | null, email: 
 /** Resolves a bearer token to its user; throws 401 for unknown, revoked or disabled ones. */
 export async function authenticateToken(db: Db, token: string): Promise<AuthenticatedUser> {
   const [row] = await db
-    .select({ tokenId: apiTokens.id, id: users.id, email: users.email, role: users.role, disabled: users.disabled })
+    .select({
+      tokenId: apiTokens.id,
+      lastUsedAt: apiTokens.lastUsedAt,
+      id: users.id,
+      email: users.email,
+      role: users.role,
+      disabled: users.disabled,
+    })
     .from(apiTokens)
     .innerJoin(users, eq(users.id, apiTokens.userId))
     .where(and(eq(apiTokens.tokenHash, sha256Hex(token)), isNull(apiTokens.revokedAt)));
   if (!row || row.disabled) throw new HubError(401, 'unauthorized', 'invalid or revoked API token');
-  // Last use is informational: a coarse update keeps hot tokens from writing on every request.
-  await db
-    .update(apiTokens)
-    .set({ lastUsedAt: sql`now()` })
-    .where(and(eq(apiTokens.id, row.tokenId), sql`coalesce(${apiTokens.lastUsedAt}, 'epoch') < now() - interval '1 minute'`));
+  // Last use is informational: recorded at most once a minute, so a busy token costs no write
+  // (and no round trip) on most requests.
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiTokens).set({ lastUsedAt: sql`now()` }).where(eq(apiTokens.id, row.tokenId));
+  }
   return { id: row.id, email: row.email, role: row.role, tokenId: row.tokenId };
 }
