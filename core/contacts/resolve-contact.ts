@@ -1,7 +1,6 @@
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { SenderIdentity } from '../channels/contract.js';
-import type { Db } from '../db/client.js';
-import { contactIdentities, contacts } from '../db/schema.js';
+import { queryRows, type Db } from '../db/client.js';
 import type { ContactMerge } from './contact-merge.js';
 import { normalizeIdentityValue } from './identity.js';
 import { findIdentity, linkIdentities, type IdentityClaim } from './identity-links.js';
@@ -28,44 +27,37 @@ export async function resolveSender(
   channelId: string,
   source: string,
 ): Promise<ResolvedSender> {
-  const claimOf = (identity: Pick<SenderIdentity, 'kind' | 'value' | 'verified' | 'scoped'>): IdentityClaim => ({
+  const primary = identityClaim(sender, channelId, source);
+  const linked = (sender.linked ?? []).map((identity) => identityClaim(identity, channelId, source));
+  const found = await findOrCreateIdentity(tx, primary, linked, sender.name);
+  const links = linked.length ? await linkIdentities(tx, found.contactId, linked) : { contactId: found.contactId, merges: [] };
+  return { contactId: links.contactId, identityId: found.identityId, createdContact: found.createdContact, merges: links.merges };
+}
+
+/** A sender's identity as stored: its value normalized, scoped to the channel when the channel says so. */
+export function identityClaim(
+  identity: Pick<SenderIdentity, 'kind' | 'value' | 'verified' | 'scoped'>,
+  channelId: string,
+  source: string,
+): IdentityClaim {
+  return {
     kind: identity.kind,
     value: normalizeIdentityValue(identity.kind, identity.value),
     scope: identity.scoped ? channelId : '',
     verified: identity.verified,
     source,
-  });
-  const primary = claimOf(sender);
-  const linked = (sender.linked ?? []).map(claimOf);
-  const found = await findOrCreateIdentity(tx, primary, linked, sender.name);
-  if (found.existing) await refreshFromSender(tx, found.existing, sender);
-  const links = linked.length ? await linkIdentities(tx, found.contactId, linked) : { contactId: found.contactId, merges: [] };
-  return { contactId: links.contactId, identityId: found.identityId, createdContact: found.createdContact, merges: links.merges };
+  };
 }
 
+/** One round trip (see hub_resolve_identity in the migrations): find, refresh or create the identity. */
 async function findOrCreateIdentity(tx: Db, primary: IdentityClaim, linked: IdentityClaim[], name: string | undefined) {
-  const existing = await findIdentity(tx, primary);
-  if (existing) return { existing, contactId: existing.contactId, identityId: existing.id, createdContact: false };
-
   const owner = await ownerOfVerifiedLink(tx, linked);
-  const [contact] = owner
-    ? [{ id: owner }]
-    : await tx
-        .insert(contacts)
-        .values({ name: name ?? null })
-        .returning({ id: contacts.id });
-  const [identity] = await tx
-    .insert(contactIdentities)
-    .values({ contactId: contact!.id, kind: primary.kind, scope: primary.scope, value: primary.value, verified: primary.verified, source: primary.source })
-    .onConflictDoNothing()
-    .returning({ id: contactIdentities.id });
-  if (identity) return { contactId: contact!.id, identityId: identity.id, createdContact: !owner };
-
-  // Another transaction created this identity first: drop our contact and use theirs.
-  if (!owner) await tx.delete(contacts).where(eq(contacts.id, contact!.id));
-  const winner = await findIdentity(tx, primary);
-  if (!winner) throw new Error(`identity ${primary.kind} vanished while resolving it`);
-  return { existing: winner, contactId: winner.contactId, identityId: winner.id, createdContact: false };
+  const [row] = await queryRows<{ resolved_contact_id: string; resolved_identity_id: string; created_contact: boolean }>(
+    tx,
+    sql`select * from hub_resolve_identity(${primary.kind}::text, ${primary.scope}::text, ${primary.value}::text, ${primary.verified}::boolean,
+      ${primary.source}::text, ${name ?? null}::text, ${owner ?? null}::uuid)`,
+  );
+  return { contactId: row!.resolved_contact_id, identityId: row!.resolved_identity_id, createdContact: row!.created_contact };
 }
 
 /** The contact a verified linked identity already belongs to, if the rules let that kind join contacts. */
@@ -79,21 +71,4 @@ async function ownerOfVerifiedLink(tx: Db, linked: IdentityClaim[]): Promise<str
     if (found) return found.contactId;
   }
   return undefined;
-}
-
-/** A channel that proves the identity upgrades it to verified; a reported name fills an empty one. */
-async function refreshFromSender(
-  tx: Db,
-  identity: { id: string; contactId: string; verified: boolean },
-  sender: SenderIdentity,
-): Promise<void> {
-  if (sender.verified && !identity.verified) {
-    await tx.update(contactIdentities).set({ verified: true }).where(eq(contactIdentities.id, identity.id));
-  }
-  if (sender.name) {
-    await tx
-      .update(contacts)
-      .set({ name: sender.name, updatedAt: sql`now()` })
-      .where(and(eq(contacts.id, identity.contactId), isNull(contacts.name)));
-  }
 }

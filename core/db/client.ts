@@ -44,7 +44,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const db = drizzle(client, { schema }) as unknown as Db;
     const url = options.databaseUrl;
     return wrap(db, 'postgres', {
-      rowsOf: (r) => r as Record<string, unknown>[],
       migrate: () => migratePostgres(url),
       close: () => client.end({ timeout: 5 }),
     });
@@ -57,7 +56,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const client = await PGlite.create(dir);
   const db = drizzle(client, { schema }) as unknown as Db;
   return wrap(db, 'pglite', {
-    rowsOf: (r) => (r as { rows: Record<string, unknown>[] }).rows,
     migrate: async () => {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(db as never, { migrationsFolder });
@@ -69,18 +67,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   });
 }
 
+/** The rows of a raw statement from either driver: postgres.js returns an array, PGlite a `rows` field. */
+export async function queryRows<T>(db: Db, statement: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(statement);
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
 interface DriverParts {
-  rowsOf: (result: unknown) => Record<string, unknown>[];
   migrate: () => Promise<void>;
   close: () => Promise<void>;
 }
 
-function wrap(db: Db, kind: Database['kind'], { rowsOf, migrate, close }: DriverParts): Database {
+function wrap(db: Db, kind: Database['kind'], { migrate, close }: DriverParts): Database {
   return {
     db,
     kind,
     migrate,
-    query: async <T extends Record<string, unknown>>(statement: SQL) => rowsOf(await db.execute(statement)) as T[],
+    query: <T extends Record<string, unknown>>(statement: SQL) => queryRows<T>(db, statement),
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -3,10 +3,11 @@ import type { LoadedChannel } from '../channels/channel-service.js';
 import { PermanentEventError, type AdapterRegistry, type DeliveryStatus, type MessageAction, type NormalizedEvent } from '../channels/contract.js';
 import { recordConsentChange } from '../consents/consents.js';
 import { IdentityValueError } from '../contacts/identity.js';
-import { resolveSender } from '../contacts/resolve-contact.js';
+import { identityClaim, resolveSender } from '../contacts/resolve-contact.js';
 import { storeAttachment } from '../attachments/attachment-store.js';
-import { findOrOpenConversation, findThreadConversation } from '../conversations/open-conversation.js';
-import type { Db } from '../db/client.js';
+import type { ContactMerge } from '../contacts/contact-merge.js';
+import { defaultConversationWindowMs, findThreadConversation } from '../conversations/open-conversation.js';
+import { queryRows, type Db } from '../db/client.js';
 import { attachments, inboundEvents, messages, suppressions, type MessageStatus } from '../db/schema.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
@@ -44,18 +45,17 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
     const normalized = await channel.adapter.normalize(event.payload, channel.context, {
       storeAttachment: (file) => storeAttachment(deps.db, { ...file, channelId: event.channelId }),
     });
+    const origin = { channelId: event.channelId, eventId, windowMs: deps.conversationWindowMs ?? defaultConversationWindowMs };
+    if (normalized.type === 'message' && !normalized.sender.linked?.length && !normalized.threadHint && !normalized.actions?.length) {
+      // Most messages: claim, sender, conversation and message in one statement, no transaction.
+      const appended = await appendInboundMessage(deps.db, normalized, { ...origin, claim: true });
+      if (!appended) return concurrentlyProcessed;
+      return { result: 'processed', events: messageEvents(appended, event.channelId, []) };
+    }
     return await deps.db.transaction(async (tx) => {
-      const [locked] = await tx
-        .select({ status: inboundEvents.status })
-        .from(inboundEvents)
-        .where(eq(inboundEvents.id, eventId))
-        .for('update');
-      if (locked?.status !== 'pending') return { result: 'skipped', reason: 'processed concurrently' } as const;
-      const events = await applyNormalizedEvent(tx, deps.adapters, normalized, event.channelId, eventId, deps.conversationWindowMs);
-      await tx
-        .update(inboundEvents)
-        .set({ status: 'processed', processedAt: sql`now()`, error: null })
-        .where(eq(inboundEvents.id, eventId));
+      const claimed = await queryRows<{ claimed: boolean }>(tx, sql`select hub_claim_inbound_event(${eventId}::uuid) as claimed`);
+      if (!claimed[0]?.claimed) return concurrentlyProcessed;
+      const events = await applyNormalizedEvent(tx, deps.adapters, normalized, origin);
       return { result: 'processed', events } as const;
     });
   } catch (error) {
@@ -65,50 +65,72 @@ export async function processInboundEvent(deps: InboundDeps, eventId: string): P
   }
 }
 
-async function applyNormalizedEvent(
-  tx: Db,
-  adapters: AdapterRegistry,
-  normalized: NormalizedEvent,
-  channelId: string,
-  eventId: string,
-  conversationWindowMs: number | undefined,
-): Promise<DomainEvent[]> {
+const concurrentlyProcessed = { result: 'skipped', reason: 'processed concurrently' } as const;
+
+interface EventOrigin {
+  channelId: string;
+  eventId: string;
+  windowMs: number;
+}
+
+interface AppendedMessage {
+  message_id: string;
+  conversation_id: string;
+  contact_id: string;
+  identity_id: string;
+  created_contact: boolean;
+  opened_conversation: boolean;
+}
+
+/**
+ * Appends the message through hub_append_inbound_message (see the migrations). Without `resolved`
+ * the function resolves the sender and the conversation itself; undefined when `claim` is set and
+ * the event was no longer pending.
+ */
+async function appendInboundMessage(
+  db: Db,
+  normalized: Extract<NormalizedEvent, { type: 'message' }>,
+  origin: EventOrigin & { claim: boolean },
+  resolved?: { contactId: string; identityId: string; conversationId: string | undefined },
+): Promise<AppendedMessage | undefined> {
+  const claim = identityClaim(normalized.sender, origin.channelId, `channel:${origin.channelId}`);
+  const attachments = attachmentIds(normalized.content.payload);
+  const [row] = await queryRows<AppendedMessage>(
+    db,
+    sql`select * from hub_append_inbound_message(${origin.eventId}::uuid, ${origin.claim}::boolean, ${origin.channelId}::uuid,
+      ${resolved?.contactId ?? null}::uuid, ${resolved?.identityId ?? null}::uuid,
+      ${claim.kind}::text, ${claim.scope}::text, ${claim.value}::text, ${claim.verified}::boolean, ${claim.source}::text, ${normalized.sender.name ?? null}::text,
+      ${resolved?.conversationId ?? null}::uuid, ${origin.windowMs / 1000}::float8,
+      ${normalized.content.kind}::text, ${normalized.content.text ?? null}::text, ${JSON.stringify(normalized.content.payload ?? {})}::jsonb,
+      ${normalized.providerMessageId ?? null}::text, ${`{${attachments.join(',')}}`}::uuid[])`,
+  );
+  return row;
+}
+
+/** What storing a customer message made true, for the bot, routing and live consoles. */
+function messageEvents(appended: AppendedMessage, channelId: string, merges: ContactMerge[]): DomainEvent[] {
+  const base = { conversationId: appended.conversation_id, contactId: appended.contact_id, channelId };
+  return [
+    ...(appended.created_contact ? [{ type: 'contact.created', contactId: appended.contact_id } as const] : []),
+    ...merges.map((m) => ({ type: 'contact.merged', mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }) as const),
+    ...(appended.opened_conversation ? [{ type: 'conversation.opened', ...base } as const] : []),
+    { type: 'message.created', messageId: appended.message_id, direction: 'inbound', ...base },
+  ];
+}
+
+async function applyNormalizedEvent(tx: Db, adapters: AdapterRegistry, normalized: NormalizedEvent, origin: EventOrigin): Promise<DomainEvent[]> {
   switch (normalized.type) {
     case 'ignored':
       return [];
     case 'status':
-      return applyDeliveryStatus(tx, channelId, normalized);
+      return applyDeliveryStatus(tx, origin.channelId, normalized);
     case 'message': {
-      const sender = await resolveSender(tx, normalized.sender, channelId, `channel:${channelId}`);
-      const conversation =
-        (normalized.threadHint && (await findThreadConversation(tx, sender.contactId, channelId, normalized.threadHint))) ||
-        (await findOrOpenConversation(tx, sender.contactId, channelId, conversationWindowMs));
-      const [message] = await tx
-        .insert(messages)
-        .values({
-          conversationId: conversation.id,
-          contactId: sender.contactId,
-          channelId,
-          identityId: sender.identityId,
-          direction: 'inbound',
-          authorKind: 'contact',
-          contentKind: normalized.content.kind,
-          text: normalized.content.text ?? null,
-          payload: normalized.content.payload ?? {},
-          providerMessageId: normalized.providerMessageId ?? null,
-          inboundEventId: eventId,
-          status: 'received',
-        })
-        .returning({ id: messages.id });
-      await linkAttachments(tx, message!.id, normalized.content.payload);
-      const base = { conversationId: conversation.id, contactId: sender.contactId, channelId };
-      return [
-        ...(sender.createdContact ? [{ type: 'contact.created', contactId: sender.contactId } as const] : []),
-        ...sender.merges.map((m) => ({ type: 'contact.merged', mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }) as const),
-        ...(conversation.opened ? [{ type: 'conversation.opened', ...base } as const] : []),
-        { type: 'message.created', messageId: message!.id, direction: 'inbound', ...base },
-        ...(await applyMessageActions(tx, adapters, normalized.actions ?? [], { ...base, eventId })),
-      ];
+      const sender = await resolveSender(tx, normalized.sender, origin.channelId, `channel:${origin.channelId}`);
+      const thread = normalized.threadHint && (await findThreadConversation(tx, sender.contactId, origin.channelId, normalized.threadHint));
+      const appended = await appendInboundMessage(tx, normalized, { ...origin, claim: false }, { ...sender, conversationId: thread?.id });
+      const events = messageEvents({ ...appended!, created_contact: sender.createdContact }, origin.channelId, sender.merges);
+      const base = { conversationId: appended!.conversation_id, contactId: sender.contactId, channelId: origin.channelId, eventId: origin.eventId };
+      return [...events, ...(await applyMessageActions(tx, adapters, normalized.actions ?? [], base))];
     }
   }
 }
@@ -141,9 +163,14 @@ async function applyMessageActions(
 
 /** Attachments stored while normalizing belong to the message from now on. */
 export async function linkAttachments(tx: Db, messageId: string, payload: Record<string, unknown> | undefined): Promise<void> {
-  const refs = (payload?.attachments ?? []) as Array<{ id?: unknown }>;
-  const ids = refs.map((a) => a.id).filter((id): id is string => typeof id === 'string');
+  const ids = attachmentIds(payload);
   if (ids.length) await tx.update(attachments).set({ messageId }).where(inArray(attachments.id, ids));
+}
+
+/** The stored attachments a message's content refers to. */
+function attachmentIds(payload: Record<string, unknown> | undefined): string[] {
+  const refs = (payload?.attachments ?? []) as Array<{ id?: unknown }>;
+  return refs.map((a) => a.id).filter((id): id is string => typeof id === 'string');
 }
 
 /** Statuses a receipt may move a message from, so status only ever moves forward. */
