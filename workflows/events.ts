@@ -13,7 +13,10 @@ export function createEventPublisher(redis: Redis, prefix: string, queues: Queue
     async publish(events: DomainEvent[]) {
       if (!events.length) return;
       await queues.dispatch(events);
-      for (const event of events) await redis.publish(eventsChannel(prefix), JSON.stringify(event));
+      // One round trip for the batch; listeners still get one message per event, in order.
+      const pipeline = redis.pipeline();
+      for (const event of events) pipeline.publish(eventsChannel(prefix), JSON.stringify(event));
+      await pipeline.exec();
     },
   };
 }

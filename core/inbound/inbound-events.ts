@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { AcceptedEvent } from '../channels/contract.js';
-import type { Db } from '../db/client.js';
+import { queryRows, type Db } from '../db/client.js';
 import { inboundEvents } from '../db/schema.js';
 
 export interface RecordedEvent {
@@ -16,11 +16,13 @@ export interface RecordedEvent {
 export async function recordInboundEvents(db: Db, channelId: string, events: AcceptedEvent[]): Promise<RecordedEvent[]> {
   const recorded: RecordedEvent[] = [];
   for (const event of events) {
-    const [inserted] = await db
-      .insert(inboundEvents)
-      .values({ channelId, dedupeKey: event.dedupeKey, payload: event.payload as object })
-      .onConflictDoNothing()
-      .returning({ id: inboundEvents.id });
+    // Written out rather than built: this statement runs on every acknowledged request.
+    const [inserted] = await queryRows<{ id: string }>(
+      db,
+      sql`insert into inbound_events (channel_id, dedupe_key, payload)
+        values (${channelId}::uuid, ${event.dedupeKey}::text, ${JSON.stringify(event.payload)}::jsonb)
+        on conflict do nothing returning id`,
+    );
     if (inserted) {
       recorded.push({ id: inserted.id, duplicate: false });
       continue;
