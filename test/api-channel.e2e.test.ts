@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { signBody } from '../adapters/api/api.adapter.js';
+import { recordInboundEvents } from '../core/inbound/inbound-events.js';
+import { processInboundEvent } from '../core/inbound/process-inbound.js';
 import { eventsChannel } from '../workflows/events.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, testRedisUrl, waitFor, type TestHub } from './support/test-hub.js';
@@ -81,6 +83,35 @@ describe('API channel, end to end over HTTP', () => {
       (await import('drizzle-orm')).sql`select count(*)::int as n from inbound_events where dedupe_key = 'core-dup-1'`,
     );
     expect(events!.n).toBe(1);
+  });
+
+  it('messages of one customer processed at once make one contact and one conversation', async () => {
+    // Stored first, then processed side by side the way the worker's concurrent jobs run them.
+    const burst = async (phone: string, label: string) => {
+      const events = Array.from({ length: 8 }, (_, i) => ({
+        dedupeKey: `core-${label}-${i}`,
+        payload: { messageId: `core-${label}-${i}`, from: { kind: 'phone', value: phone, name: '李雷' }, text: `${label} ${i}` },
+      }));
+      const recorded = await recordInboundEvents(hub.runtime.database.db, channel.id, events);
+      const deps = { db: hub.runtime.database.db, loadChannel: (id: string) => hub.runtime.channels.get(id), maxAttempts: 3, adapters: hub.runtime.adapters };
+      const outcomes = await Promise.all(recorded.map((r) => processInboundEvent(deps, r.id)));
+      expect(outcomes.map((o) => o.result)).toEqual(events.map(() => 'processed'));
+      return hub.runtime.database.query<{ contacts: number; conversations: string[] }>(
+        (await import('drizzle-orm')).sql`select count(distinct m.contact_id)::int as contacts, array_agg(distinct m.conversation_id::text) as conversations
+          from messages m join inbound_events e on e.id = m.inbound_event_id where e.dedupe_key like ${`core-${label}-%`}`,
+      );
+    };
+    // A new customer: the identity's unique index lets one message create the contact.
+    const [fresh] = await burst('+8613600136000', 'new');
+    expect(fresh!.contacts).toBe(1);
+    expect(fresh!.conversations).toHaveLength(1);
+    expect(await count(`contacts c where c.name = '李雷' and not exists (select 1 from contact_identities i where i.contact_id = c.id)`)).toBe(0);
+    // A known customer without an open conversation: the contact lock lets one message open it.
+    expect((await hub.api('POST', `/api/v1/conversations/${fresh!.conversations[0]}/resolve`)).status).toBe(200);
+    const [known] = await burst('+8613600136000', 'again');
+    expect(known!.contacts).toBe(1);
+    expect(known!.conversations).toHaveLength(1);
+    expect(known!.conversations[0]).not.toBe(fresh!.conversations[0]);
   });
 
   it('a missing signature gets 401 and a wrong one 403, and nothing is written', async () => {

@@ -12,12 +12,14 @@ import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Queue } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { signBody } from '../../adapters/api/api.adapter.js';
 import { openDatabase } from '../../core/db/client.js';
 import { createApiToken, createUser } from '../../core/users/users.js';
+import { queueNames } from '../../workflows/queues.js';
 
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -127,6 +129,16 @@ async function main() {
       if (stored >= acknowledged) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    // The bot, routing and queue notices that the stored messages set off finish after them.
+    const queues = Object.values(queueNames).map((name) => new Queue(name, { connection: { url: redisUrl }, prefix }));
+    let settledAt = Date.now();
+    while (Date.now() < deadline) {
+      const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'prioritized')));
+      settledAt = Date.now();
+      if (counts.every((c) => Object.values(c).every((n) => n === 0))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await Promise.all(queues.map((q) => q.close()));
     const [sent] = await database.query<{ n: number }>(sql`select count(*)::int as n from messages where direction = 'outbound' and status = 'sent'`);
     const [dupes] = await database.query<{ n: number }>(
       sql`select count(*)::int as n from (select inbound_event_id from messages where inbound_event_id is not null group by 1 having count(*) > 1) d`,
@@ -146,6 +158,7 @@ async function main() {
       duplicates: dupes!.n,
       endToEndMessagesPerSecond: Math.round(stored / ((lastStoredAt - started) / 1000)),
       drainSecondsAfterLoad: Math.round((lastStoredAt - loadEnded) / 100) / 10,
+      downstreamSettledSecondsAfterLoad: Math.round((settledAt - loadEnded) / 100) / 10,
     };
     console.log(JSON.stringify(report, null, 2));
   } finally {
