@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentConsent, recordConsent } from '../core/consents/consents.js';
@@ -69,6 +70,10 @@ describe('one customer across channels', () => {
     const conversation = conversations.body.items[0];
     expect(conversation.id).toBe(loggedIn.conversation_id);
     expect(conversation.seenChannelIds.sort()).toEqual([sms.id, app.id].sort());
+    // Listing by the merged contact's id finds the same conversation.
+    const byTombstone = await hub.api('GET', `/api/v1/conversations?contactId=${anonymous.contact_id}&status=open`);
+    expect(byTombstone.body.items.map((c: { id: string }) => c.id)).toEqual([conversation.id]);
+    expect((await hub.api('GET', `/api/v1/conversations?contactId=${randomUUID()}`)).status).toBe(404);
     const inConversation = await hub.api('GET', `/api/v1/conversations/${conversation.id}/messages`);
     expect(inConversation.body.items.map((m: { text: string }) => m.text)).toEqual([
       'sms: my card is blocked',

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
+import { resolveLiveContactId } from '../contacts/contact-merge.js';
 import type { Db } from '../db/client.js';
 import { conversationStatuses, conversations, messages } from '../db/schema.js';
 import { notFound } from '../errors.js';
@@ -17,11 +18,14 @@ export type ConversationFilters = z.infer<typeof conversationFilters>;
 
 type ConversationRow = typeof conversations.$inferSelect;
 
-/** Most recently active first. `channelId` matches the channel the customer last wrote on. */
+/**
+ * Most recently active first. `channelId` matches the channel the customer last wrote on; a
+ * `contactId` merged into another contact lists the survivor's conversations, which hold its own.
+ */
 export async function listConversations(db: Db, filters: ConversationFilters): Promise<Page<ConversationRow>> {
   const where: SQL[] = [];
   if (filters.status) where.push(eq(conversations.status, filters.status));
-  if (filters.contactId) where.push(eq(conversations.contactId, filters.contactId));
+  if (filters.contactId) where.push(eq(conversations.contactId, await resolveLiveContactId(db, filters.contactId)));
   if (filters.channelId) where.push(eq(conversations.lastChannelId, filters.channelId));
   if (filters.assigneeId) where.push(eq(conversations.assigneeId, filters.assigneeId));
   const after = olderThan(conversations.lastMessageAt, conversations.id, filters.cursor);
