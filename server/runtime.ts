@@ -8,16 +8,16 @@ import { createKbCache, type KbCache } from '../core/bot/kb-articles.js';
 import { createChannelCache, type ChannelCache } from '../core/channels/channel-service.js';
 import { ConfigError, type Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db/client.js';
-import type { DomainEventPublisher } from '../core/events.js';
+import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
 import { SecretBox } from '../core/security/secret-box.js';
-import { createBotHandler } from '../workflows/bot.handler.js';
+import { botWants, createBotHandler } from '../workflows/bot.handler.js';
 import { createChannelStore } from '../workflows/channel-store.js';
 import { createEventPublisher } from '../workflows/events.js';
 import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.js';
 import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
 import { startImapPolling } from '../workflows/imap-poll.worker.js';
 import { createQueues, jobNames, type Queues } from '../workflows/queues.js';
-import { createRoutingHandler, createRoutingSweep, type RoutingPublisherDeps } from '../workflows/routing.handler.js';
+import { createRoutingHandler, createRoutingSweep, routingWants, type RoutingPublisherDeps } from '../workflows/routing.handler.js';
 import { ensureRedis } from './redis-supervisor.js';
 import { acceptInboundEvents } from './webhooks.js';
 
@@ -119,7 +119,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     redis,
     redisUrl: redisTarget.url,
     queues,
-    events: createEventPublisher(redis, config.REDIS_PREFIX, queues),
+    events: createEventPublisher(redis, config.REDIS_PREFIX, queues, handledInWorkers),
     secretBox,
     channels,
     adapters,
@@ -133,12 +133,21 @@ export async function createRuntime(config: Config, logger = createLogger(config
   };
 }
 
-/** Everything that reacts to domain events in a worker; a feature adds its handler here. */
-function domainEventHandlers(runtime: Runtime): DomainEventHandler[] {
-  return [
-    createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events }),
-    createRoutingHandler(routingPublisherDeps(runtime)),
-  ];
+/**
+ * Everything that reacts to domain events in a worker, with the events each acts on; a feature
+ * adds its handler here.
+ */
+const domainEventHandlers: Array<{ wants: (event: DomainEvent) => boolean; create: (runtime: Runtime) => DomainEventHandler }> = [
+  {
+    wants: botWants,
+    create: (runtime) => createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events }),
+  },
+  { wants: routingWants, create: (runtime) => createRoutingHandler(routingPublisherDeps(runtime)) },
+];
+
+/** Whether any worker-side handler acts on the event. */
+export function handledInWorkers(event: DomainEvent): boolean {
+  return domainEventHandlers.some((handler) => handler.wants(event));
 }
 
 export function routingPublisherDeps(runtime: Runtime): RoutingPublisherDeps {
@@ -178,7 +187,7 @@ export async function startWorkers(runtime: Runtime) {
     concurrency: config.WORKER_CONCURRENCY,
     lockMs: config.JOB_LOCK_MS,
     logger: runtime.logger,
-    handlers: domainEventHandlers(runtime),
+    handlers: domainEventHandlers.map((handler) => handler.create(runtime)),
     jobs: {
       [jobNames.sweepRouting]: createRoutingSweep({ ...routingPublisherDeps(runtime), graceMs: config.SWEEP_GRACE_MS, logger: runtime.logger }),
     },

@@ -1,5 +1,5 @@
 import { markHandoverAnnounced, runBotTurn, type BotDeps } from '../core/bot/bot-responder.js';
-import type { DomainEventPublisher } from '../core/events.js';
+import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
 import type { DomainEventHandler } from './domain-events.worker.js';
 
 /**
@@ -9,8 +9,7 @@ import type { DomainEventHandler } from './domain-events.worker.js';
  */
 export function createBotHandler(deps: BotDeps & { events: DomainEventPublisher }): DomainEventHandler {
   return async (event) => {
-    if (event.type === 'message.created' && event.direction !== 'inbound') return;
-    if (event.type !== 'message.created' && event.type !== 'conversation.opened') return;
+    if (!botWants(event)) return;
     const events = await runBotTurn(deps, {
       conversationId: event.conversationId,
       channelId: event.channelId,
@@ -20,3 +19,9 @@ export function createBotHandler(deps: BotDeps & { events: DomainEventPublisher 
     if (events.some((e) => e.type === 'conversation.handover')) await markHandoverAnnounced(deps.db, event.conversationId);
   };
 }
+
+/** The bot acts on customer messages and new conversations. */
+export function botWants(event: DomainEvent): event is BotEvent {
+  return (event.type === 'message.created' && event.direction === 'inbound') || event.type === 'conversation.opened';
+}
+type BotEvent = Extract<DomainEvent, { type: 'message.created' | 'conversation.opened' }>;

@@ -41,16 +41,17 @@ export function createQueues(settings: QueueSettings) {
     outbound,
     routing,
     /**
-     * Hands committed domain events to their handlers (bot, routing, SLA), and queues delivery
-     * of outbound messages the events announce. Re-handing the same batch is a no-op while its
-     * job is pending.
+     * Hands committed domain events that a handler acts on (bot, routing, SLA) to the handlers,
+     * and queues delivery of outbound messages the events announce. Re-handing the same batch
+     * is a no-op while its job is pending.
      */
-    async dispatch(events: DomainEvent[]): Promise<void> {
-      for (const event of events) {
+    async dispatch(all: DomainEvent[], handled: (event: DomainEvent) => boolean): Promise<void> {
+      for (const event of all) {
         if (event.type === 'message.created' && event.direction === 'outbound') {
           await this.enqueueDelivery(event.messageId, 0);
         }
       }
+      const events = all.filter(handled);
       if (!events.length) return;
       // One job per batch (what one transaction made true), keyed by its events.
       await routing.add(

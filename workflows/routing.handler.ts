@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DomainEventPublisher } from '../core/events.js';
+import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
 import { countWaiting, type RoutingDeps, type RoutingOutcome } from '../core/routing/assign-conversations.js';
 import { handOverConversation, sweepRouting } from '../core/routing/routing-actions.js';
 import type { DomainEventHandler } from './domain-events.worker.js';
@@ -33,9 +33,13 @@ export async function publishRoutingOutcome(deps: RoutingPublisherDeps, outcome:
 /** Takes handed-over conversations into routing. */
 export function createRoutingHandler(deps: RoutingPublisherDeps): DomainEventHandler {
   return async (event) => {
-    if (event.type !== 'conversation.handover') return;
-    await publishRoutingOutcome(deps, await handOverConversation(deps.routing, event));
+    if (routingWants(event)) await publishRoutingOutcome(deps, await handOverConversation(deps.routing, event));
   };
+}
+
+/** Routing acts on handovers. */
+export function routingWants(event: DomainEvent): event is Extract<DomainEvent, { type: 'conversation.handover' }> {
+  return event.type === 'conversation.handover';
 }
 
 /** The routing sweeper's job: repairs lost handovers and wake-ups, sends due queue notices. */
