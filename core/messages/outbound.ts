@@ -1,4 +1,5 @@
-import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
+import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
@@ -247,7 +248,7 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
         or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
       ),
     )
-    .returning();
+    .returning({ ...getTableColumns(messages), ...deliveryContext });
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
@@ -297,7 +298,43 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   }
 }
 
-async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<SendResult> {
+/** Earlier messages of the claimed one's conversation, told apart from it in the claim. */
+const earlier = alias(messages, 'earlier');
+
+/**
+ * What sending needs besides the message, read by the claim itself so a delivery costs two
+ * statements (claim, outcome) when there is nothing more to fetch: the recipient, its
+ * suppression, the customer message it follows (channels that thread replies need its provider
+ * id), and whether attachments are to be read.
+ */
+const qb = new QueryBuilder();
+const deliveryContext = {
+  recipient: sql<Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null>`(${qb
+    .select({ recipient: sql`jsonb_build_object('kind', ${contactIdentities.kind}, 'value', ${contactIdentities.value})` })
+    .from(contactIdentities)
+    .where(eq(contactIdentities.id, messages.identityId))})`,
+  suppressedCode: sql<string | null>`(${qb
+    .select({ code: suppressions.code })
+    .from(suppressions)
+    .where(and(eq(suppressions.channelId, messages.channelId), eq(suppressions.identityId, messages.identityId)))})`,
+  inReplyTo: sql<{ providerMessageId: string | null; payload: Record<string, unknown> } | null>`(${qb
+    .select({ inReplyTo: sql`jsonb_build_object('providerMessageId', ${earlier.providerMessageId}, 'payload', ${earlier.payload})` })
+    .from(earlier)
+    .where(
+      and(
+        eq(earlier.conversationId, messages.conversationId),
+        eq(earlier.channelId, messages.channelId),
+        eq(earlier.direction, 'inbound'),
+        lt(earlier.seq, messages.seq),
+      ),
+    )
+    .orderBy(desc(earlier.seq))
+    .limit(1)})`,
+  hasAttachments: sql<boolean>`exists (${qb.select({ id: attachments.id }).from(attachments).where(eq(attachments.messageId, messages.id))})`,
+};
+type ClaimedMessage = MessageRow & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
+
+async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise<SendResult> {
   const channel = await deps.loadChannel(message.channelId);
   if (!channel) return { outcome: 'permanent', code: 'channel_missing', message: 'the channel no longer exists' };
   if (!channel.row.enabled) return { outcome: 'permanent', code: 'channel_disabled', message: 'the channel is disabled' };
@@ -305,37 +342,21 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
   if (message.payload.category === 'marketing' && (await currentConsent(deps.db, message.contactId, message.channelId)) === 'opted_out') {
     return { outcome: 'permanent', code: 'opted_out', message: 'the contact opted out of this channel; only transactional messages reach them' };
   }
-  const [recipient] = message.identityId
-    ? await deps.db
-        .select({ kind: contactIdentities.kind, value: contactIdentities.value })
-        .from(contactIdentities)
-        .where(eq(contactIdentities.id, message.identityId))
-    : [];
+  const { recipient, inReplyTo } = message;
   if (!recipient) return { outcome: 'permanent', code: 'no_recipient', message: 'the message has no recipient identity' };
-  const [suppressed] = await deps.db
-    .select({ code: suppressions.code })
-    .from(suppressions)
-    .where(and(eq(suppressions.channelId, message.channelId), eq(suppressions.identityId, message.identityId!)));
-  if (suppressed) {
-    return { outcome: 'permanent', code: 'recipient_suppressed', message: `${recipient.value} is suppressed on this channel after a permanent failure (${suppressed.code})` };
+  if (message.suppressedCode !== null) {
+    return {
+      outcome: 'permanent',
+      code: 'recipient_suppressed',
+      message: `${recipient.value} is suppressed on this channel after a permanent failure (${message.suppressedCode})`,
+    };
   }
-  const [inReplyTo] = await deps.db
-    .select({ providerMessageId: messages.providerMessageId, payload: messages.payload })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, message.conversationId),
-        eq(messages.channelId, message.channelId),
-        eq(messages.direction, 'inbound'),
-        lt(messages.seq, message.seq),
-      ),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(1);
-  const files = await deps.db
-    .select({ data: attachments.data, contentType: attachments.contentType, fileName: attachments.fileName })
-    .from(attachments)
-    .where(eq(attachments.messageId, message.id));
+  const files = message.hasAttachments
+    ? await deps.db
+        .select({ data: attachments.data, contentType: attachments.contentType, fileName: attachments.fileName })
+        .from(attachments)
+        .where(eq(attachments.messageId, message.id))
+    : [];
   try {
     return await channel.adapter.send(
       {
