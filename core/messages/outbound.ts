@@ -27,6 +27,8 @@ export const replyInput = z.object({
 
 type MessageRow = typeof messages.$inferSelect;
 
+const qb = new QueryBuilder();
+
 export interface ReplyDeps {
   db: Db;
   adapters: AdapterRegistry;
@@ -98,13 +100,18 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
   if (!conversation) throw notFound('conversation', draft.conversationId);
   const channelId = draft.channelId ?? conversation.lastChannelId;
   if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
-  const [channel] = await tx.select().from(channels).where(eq(channels.id, channelId));
+  const [channel] = await tx.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.id, channelId));
   if (!channel) throw notFound('channel', channelId);
   if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
   const identityId = await pickRecipient(tx, adapters, conversation.contactId, channel);
   await checkReachable(tx, adapters, conversation.contactId, channel, draft.contentKind ?? 'text');
 
+  // The conversation's last-message time moves in the same statement as the insert.
+  const touched = tx.$with('touched').as(
+    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, conversation.id)).returning({ id: conversations.id }),
+  );
   const [message] = await tx
+    .with(touched)
     .insert(messages)
     .values({
       conversationId: conversation.id,
@@ -121,10 +128,6 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
       idempotencyKey: draft.idempotencyKey ?? `out:${crypto.randomUUID()}`,
     })
     .returning();
-  await tx
-    .update(conversations)
-    .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
-    .where(eq(conversations.id, conversation.id));
   return message!;
 }
 
@@ -133,7 +136,7 @@ async function checkReachable(
   tx: Db,
   adapters: AdapterRegistry,
   contactId: string,
-  channel: typeof channels.$inferSelect,
+  channel: ChannelRow,
   contentKind: ContentKind,
 ): Promise<void> {
   const adapter = adapters[channel.type as ChannelType];
@@ -146,13 +149,36 @@ async function checkReachable(
   if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
+type ChannelRow = typeof channels.$inferSelect;
+/** A channel with the identity the contact last wrote from on it, if any. */
+type ChannelForContact = ChannelRow & { lastIdentityId: string | null };
+
+/**
+ * Selects a channel's columns and the identity the contact last wrote from on it, so the
+ * recipient is usually known from the channel's own read.
+ */
+function channelWithLastIdentity(contactId: string) {
+  return {
+    ...getTableColumns(channels),
+    lastIdentityId: sql<string | null>`(${qb
+      .select({ identityId: messages.identityId })
+      .from(messages)
+      .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
+      .where(
+        and(
+          eq(messages.contactId, contactId),
+          eq(messages.channelId, channels.id),
+          eq(messages.direction, 'inbound'),
+          eq(contactIdentities.contactId, contactId),
+        ),
+      )
+      .orderBy(desc(messages.seq))
+      .limit(1)})`,
+  };
+}
+
 /** Like findRecipient, for a message that must go out: no reachable identity is the caller's error. */
-async function pickRecipient(
-  tx: Db,
-  adapters: AdapterRegistry,
-  contactId: string,
-  channel: typeof channels.$inferSelect,
-): Promise<string> {
+async function pickRecipient(tx: Db, adapters: AdapterRegistry, contactId: string, channel: ChannelForContact): Promise<string> {
   const identityId = await findRecipient(tx, adapters, contactId, channel);
   if (!identityId) throw new HubError(422, 'unreachable', `the contact has no identity that channel ${channel.name} can reach`);
   return identityId;
@@ -162,22 +188,8 @@ async function pickRecipient(
  * The identity a message on this channel goes to: the one the customer last wrote from on it,
  * else any identity of a kind the channel can reach (scoped kinds only within this channel).
  */
-async function findRecipient(
-  tx: Db,
-  adapters: AdapterRegistry,
-  contactId: string,
-  channel: typeof channels.$inferSelect,
-): Promise<string | undefined> {
-  const [lastUsed] = await tx
-    .select({ identityId: messages.identityId })
-    .from(messages)
-    .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
-    .where(
-      and(eq(messages.contactId, contactId), eq(messages.channelId, channel.id), eq(messages.direction, 'inbound'), eq(contactIdentities.contactId, contactId)),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(1);
-  if (lastUsed?.identityId) return lastUsed.identityId;
+async function findRecipient(tx: Db, adapters: AdapterRegistry, contactId: string, channel: ChannelForContact): Promise<string | undefined> {
+  if (channel.lastIdentityId) return channel.lastIdentityId;
 
   const reachable = adapters[channel.type as ChannelType]?.reachableKinds ?? [];
   const candidates = reachable.length
@@ -204,7 +216,7 @@ async function findRecipient(
 export async function listReachableChannels(deps: ReplyDeps, conversationId: string) {
   const [conversation] = await deps.db.select().from(conversations).where(eq(conversations.id, conversationId));
   if (!conversation) throw notFound('conversation', conversationId);
-  const enabled = await deps.db.select().from(channels).where(eq(channels.enabled, true)).orderBy(channels.name);
+  const enabled = await deps.db.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.enabled, true)).orderBy(channels.name);
   const items = [];
   for (const channel of enabled) {
     const identityId = await findRecipient(deps.db, deps.adapters, conversation.contactId, channel);
@@ -307,7 +319,6 @@ const earlier = alias(messages, 'earlier');
  * suppression, the customer message it follows (channels that thread replies need its provider
  * id), and whether attachments are to be read.
  */
-const qb = new QueryBuilder();
 const deliveryContext = {
   recipient: sql<Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null>`(${qb
     .select({ recipient: sql`jsonb_build_object('kind', ${contactIdentities.kind}, 'value', ${contactIdentities.value})` })
