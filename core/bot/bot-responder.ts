@@ -1,13 +1,14 @@
 import { and, desc, eq, isNull, isNotNull, lt, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
-import { botSessions, channels, conversations, messages } from '../db/schema.js';
+import { botSessions, botSettings, channels, conversations, messages } from '../db/schema.js';
 import { HubError, notFound } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
 import { recordHandover } from '../routing/routing-actions.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
-import { loadBotSettings, type BotSettings } from './bot-settings.js';
+import { resolveBotSettings, type BotSettings } from './bot-settings.js';
 import type { KbCache, KbSnapshot } from './kb-articles.js';
 
 export interface BotDeps {
@@ -34,70 +35,111 @@ const announceLeaseMs = 30_000;
  * retried turn finds it and counts no second failure.
  */
 export async function runBotTurn(deps: BotDeps, trigger: BotTrigger): Promise<DomainEvent[]> {
-  if (await silentAfterHandover(deps.db, trigger)) return [];
-  const settings = await loadBotSettings(deps.db, trigger.channelId);
-  const [message] = trigger.messageId
-    ? await deps.db
-        .select({ id: messages.id, text: messages.text, contentKind: messages.contentKind, direction: messages.direction })
-        .from(messages)
-        .where(eq(messages.id, trigger.messageId))
-    : [];
+  const context = await readTurnContext(deps.db, trigger);
+  if (context.silent) return [];
+  const { settings, message, channelType } = context;
   // Follow/unfollow and similar events are not questions: only the no-bot handover applies to them.
   const question = message?.direction === 'inbound' && message.contentKind !== 'event' ? message : undefined;
   const kb = settings.enabled && question?.text ? await deps.kb.snapshot() : undefined;
   const replyKey = question ? `bot:${question.id}` : undefined;
 
   return deps.db.transaction(async (tx) => {
-    await tx.insert(botSessions).values({ conversationId: trigger.conversationId }).onConflictDoNothing();
-    const [session] = await tx.select().from(botSessions).where(eq(botSessions.conversationId, trigger.conversationId)).for('update');
-    const [conversation] = await tx
-      .select({ assigneeId: conversations.assigneeId })
-      .from(conversations)
-      .where(eq(conversations.id, trigger.conversationId));
-    if (!session || !conversation) throw notFound('conversation', trigger.conversationId);
+    // Creates the session or locks the existing one in one statement; the conversation's assignee
+    // rides along, read in the same statement.
+    const [session] = await tx
+      .insert(botSessions)
+      .values({ conversationId: trigger.conversationId })
+      .onConflictDoUpdate({ target: botSessions.conversationId, set: { conversationId: sql`excluded.conversation_id` } })
+      .returning({
+        state: botSessions.state,
+        failures: botSessions.failures,
+        assigneeId: sql<string | null>`(select ${conversations.assigneeId} from ${conversations} where ${conversations.id} = ${trigger.conversationId})`,
+      });
+    if (!session) throw notFound('conversation', trigger.conversationId);
 
-    const [previousReply] = replyKey
-      ? await tx.select({ id: messages.id }).from(messages).where(eq(messages.idempotencyKey, replyKey))
-      : [];
-    let replyId = previousReply?.id;
+    const [previousReply] = replyKey ? await tx.select().from(messages).where(eq(messages.idempotencyKey, replyKey)) : [];
+    let turn: TurnResult = { reply: previousReply };
     if (!previousReply && (question || !settings.enabled)) {
       const decision = decideBotAction({
         settings,
-        withPerson: session.state === 'handed_over' || conversation.assigneeId !== null,
+        withPerson: session.state === 'handed_over' || session.assigneeId !== null,
         failures: session.failures,
         text: question?.text ?? null,
         match: (text) => kb?.index.match(text, 1)[0],
       });
-      replyId = await applyDecision(tx, deps.adapters, { trigger, decision, kb, settings, replyKey });
+      turn = await applyDecision(tx, deps.adapters, { trigger, decision, kb, settings, replyKey, channelType });
     }
 
     const events: DomainEvent[] = [];
-    if (replyId) {
-      const [reply] = await tx.select().from(messages).where(eq(messages.id, replyId));
-      if (reply) {
-        events.push(outboundMessageCreated(reply));
-      }
-    }
-    const [claimed] = await tx
-      .update(botSessions)
-      .set({ announceClaimedAt: sql`now()` })
-      .where(
-        and(
-          eq(botSessions.conversationId, trigger.conversationId),
-          eq(botSessions.state, 'handed_over'),
-          isNull(botSessions.announcedAt),
-          or(isNull(botSessions.announceClaimedAt), lt(botSessions.announceClaimedAt, sql`now() - make_interval(secs => ${announceLeaseMs / 1000})`)),
-        ),
-      )
-      .returning({ priority: botSessions.handoverPriority, reason: botSessions.handoverReason });
-    if (claimed) {
-      events.push({ type: 'conversation.handover', conversationId: trigger.conversationId, priority: claimed.priority ?? 1, reason: claimed.reason ?? 'no_bot' });
+    if (turn.reply) events.push(outboundMessageCreated(turn.reply));
+    // A handover decided in this turn claimed its announcement already; otherwise one decided by
+    // an earlier turn whose announcement never went out is claimed here.
+    const handover = turn.handover ?? (await claimAnnouncement(tx, trigger.conversationId));
+    if (handover) {
+      events.push({ type: 'conversation.handover', conversationId: trigger.conversationId, priority: handover.priority ?? 1, reason: handover.reason ?? 'no_bot' });
     }
     return events;
   });
 }
 
-/** Records the decision and queues the bot's reply; returns the reply's id, if there is one. */
+/** Earlier bot replies, told apart from the customer message in the same read. */
+const answers = alias(messages, 'answers');
+
+/**
+ * What a turn needs before taking the session's lock, in one read: the channel's bot settings,
+ * the customer message, and whether the turn can be skipped. Most customer messages arrive after
+ * the handover was announced, when the bot has nothing to say or announce; a message the bot did
+ * answer (before the handover) still takes the full turn, which re-announces its reply.
+ */
+async function readTurnContext(db: Db, trigger: BotTrigger) {
+  const [row] = await db
+    .select({
+      stored: { enabled: botSettings.enabled, settings: botSettings.settings },
+      channelType: channels.type,
+      sessionState: botSessions.state,
+      announcedAt: botSessions.announcedAt,
+      message: { id: messages.id, text: messages.text, contentKind: messages.contentKind, direction: messages.direction },
+      answered: trigger.messageId
+        ? sql<boolean>`exists (${db.select({ id: answers.id }).from(answers).where(eq(answers.idempotencyKey, `bot:${trigger.messageId}`))})`
+        : sql<boolean>`false`,
+    })
+    .from(conversations)
+    .leftJoin(channels, eq(channels.id, trigger.channelId))
+    .leftJoin(botSettings, eq(botSettings.channelId, trigger.channelId))
+    .leftJoin(botSessions, eq(botSessions.conversationId, conversations.id))
+    .leftJoin(messages, trigger.messageId ? eq(messages.id, trigger.messageId) : sql`false`)
+    .where(eq(conversations.id, trigger.conversationId));
+  if (!row) throw notFound('conversation', trigger.conversationId);
+  const silent = Boolean(trigger.messageId) && row.sessionState === 'handed_over' && row.announcedAt !== null && !row.answered;
+  return { silent, settings: resolveBotSettings(row.stored ?? undefined), channelType: row.channelType, message: row.message ?? undefined };
+}
+
+
+type MessageRow = typeof messages.$inferSelect;
+interface TurnResult {
+  reply?: MessageRow | undefined;
+  /** A handover decided in this turn, its announcement already claimed. */
+  handover?: { priority: number | null; reason: string | null } | undefined;
+}
+
+/** Leases the announcement of a handover nobody announced (or whose announcer died) to this turn. */
+async function claimAnnouncement(tx: Db, conversationId: string) {
+  const [claimed] = await tx
+    .update(botSessions)
+    .set({ announceClaimedAt: sql`now()` })
+    .where(
+      and(
+        eq(botSessions.conversationId, conversationId),
+        eq(botSessions.state, 'handed_over'),
+        isNull(botSessions.announcedAt),
+        or(isNull(botSessions.announceClaimedAt), lt(botSessions.announceClaimedAt, sql`now() - make_interval(secs => ${announceLeaseMs / 1000})`)),
+      ),
+    )
+    .returning({ priority: botSessions.handoverPriority, reason: botSessions.handoverReason });
+  return claimed;
+}
+
+/** Records the decision and queues the bot's reply; returns the reply, if there is one, and the handover. */
 async function applyDecision(
   tx: Db,
   adapters: AdapterRegistry,
@@ -107,12 +149,13 @@ async function applyDecision(
     kb: KbSnapshot | undefined;
     settings: BotSettings;
     replyKey: string | undefined;
+    channelType: string | null;
   },
-): Promise<string | undefined> {
+): Promise<TurnResult> {
   const { trigger, decision, settings } = turn;
   const reply = async (text: string, payload: Record<string, unknown>) => {
     try {
-      const message = await queueOutboundMessage(tx, adapters, {
+      return await queueOutboundMessage(tx, adapters, {
         conversationId: trigger.conversationId,
         channelId: trigger.channelId,
         authorKind: 'bot',
@@ -120,7 +163,6 @@ async function applyDecision(
         payload: { bot: payload },
         idempotencyKey: turn.replyKey,
       });
-      return message.id;
     } catch (error) {
       // A customer the channel cannot reach (or a channel just disabled) gets no reply, but the
       // decision still stands: a handover must not wait on a message nobody can receive.
@@ -130,17 +172,18 @@ async function applyDecision(
   };
   switch (decision.action) {
     case 'silent':
-      return undefined;
+      return {};
     case 'answer': {
       const article = turn.kb?.articles.get(decision.articleId);
-      if (!article) return undefined;
-      const [channel] = await tx.select({ type: channels.type }).from(channels).where(eq(channels.id, trigger.channelId));
-      return reply(composeAnswer(article, channel?.type ?? '', settings), { kind: 'answer', articleId: article.id, score: decision.score });
+      if (!article) return {};
+      return { reply: await reply(composeAnswer(article, turn.channelType ?? '', settings), { kind: 'answer', articleId: article.id, score: decision.score }) };
     }
     case 'fallback':
       await tx.update(botSessions).set({ failures: decision.failures, updatedAt: sql`now()` }).where(eq(botSessions.conversationId, trigger.conversationId));
-      return reply(settings.fallbackText, { kind: 'fallback', failures: decision.failures });
+      return { reply: await reply(settings.fallbackText, { kind: 'fallback', failures: decision.failures }) };
     case 'handover': {
+      // The session was not handed over before (the decision is silent then), so nobody has
+      // claimed its announcement: this turn claims it in the same statement.
       await tx
         .update(botSessions)
         .set({
@@ -148,6 +191,7 @@ async function applyDecision(
           handoverReason: decision.reason,
           handoverPriority: decision.priority,
           handedOverAt: sql`now()`,
+          announceClaimedAt: sql`now()`,
           ...(decision.failures === undefined ? {} : { failures: decision.failures }),
           updatedAt: sql`now()`,
         })
@@ -155,25 +199,10 @@ async function applyDecision(
       // Marks the handover on the conversation too (never lowering a priority already raised), so
       // routing's sweeper finds it even if the announcement below is lost; the bot announces it.
       await recordHandover(tx, { conversationId: trigger.conversationId, priority: decision.priority, reason: decision.reason });
-      return decision.notify ? reply(settings.handoverText, { kind: 'handover', reason: decision.reason }) : undefined;
+      const handover = { priority: decision.priority, reason: decision.reason };
+      return decision.notify ? { reply: await reply(settings.handoverText, { kind: 'handover', reason: decision.reason }), handover } : { handover };
     }
   }
-}
-
-/**
- * Most customer messages arrive after the handover was announced, when the bot has nothing to
- * say or announce: two reads tell, instead of the locked turn. A message the bot did answer
- * (before the handover) still takes the full turn, which re-announces its reply.
- */
-async function silentAfterHandover(db: Db, trigger: BotTrigger): Promise<boolean> {
-  if (!trigger.messageId) return false;
-  const [session] = await db
-    .select({ state: botSessions.state, announcedAt: botSessions.announcedAt })
-    .from(botSessions)
-    .where(eq(botSessions.conversationId, trigger.conversationId));
-  if (session?.state !== 'handed_over' || !session.announcedAt) return false;
-  const [answered] = await db.select({ id: messages.id }).from(messages).where(eq(messages.idempotencyKey, `bot:${trigger.messageId}`));
-  return !answered;
 }
 
 /** Marks the handover as announced once its event is published, so no later turn repeats it. */

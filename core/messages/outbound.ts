@@ -1,4 +1,5 @@
-import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
+import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
@@ -25,6 +26,8 @@ export const replyInput = z.object({
 });
 
 type MessageRow = typeof messages.$inferSelect;
+
+const qb = new QueryBuilder();
 
 export interface ReplyDeps {
   db: Db;
@@ -97,13 +100,18 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
   if (!conversation) throw notFound('conversation', draft.conversationId);
   const channelId = draft.channelId ?? conversation.lastChannelId;
   if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
-  const [channel] = await tx.select().from(channels).where(eq(channels.id, channelId));
+  const [channel] = await tx.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.id, channelId));
   if (!channel) throw notFound('channel', channelId);
   if (!channel.enabled) throw new HubError(409, 'channel_disabled', `channel ${channel.name} is disabled`);
   const identityId = await pickRecipient(tx, adapters, conversation.contactId, channel);
   await checkReachable(tx, adapters, conversation.contactId, channel, draft.contentKind ?? 'text');
 
+  // The conversation's last-message time moves in the same statement as the insert.
+  const touched = tx.$with('touched').as(
+    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, conversation.id)).returning({ id: conversations.id }),
+  );
   const [message] = await tx
+    .with(touched)
     .insert(messages)
     .values({
       conversationId: conversation.id,
@@ -120,10 +128,6 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
       idempotencyKey: draft.idempotencyKey ?? `out:${crypto.randomUUID()}`,
     })
     .returning();
-  await tx
-    .update(conversations)
-    .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
-    .where(eq(conversations.id, conversation.id));
   return message!;
 }
 
@@ -132,7 +136,7 @@ async function checkReachable(
   tx: Db,
   adapters: AdapterRegistry,
   contactId: string,
-  channel: typeof channels.$inferSelect,
+  channel: ChannelRow,
   contentKind: ContentKind,
 ): Promise<void> {
   const adapter = adapters[channel.type as ChannelType];
@@ -145,13 +149,36 @@ async function checkReachable(
   if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
+type ChannelRow = typeof channels.$inferSelect;
+/** A channel with the identity the contact last wrote from on it, if any. */
+type ChannelForContact = ChannelRow & { lastIdentityId: string | null };
+
+/**
+ * Selects a channel's columns and the identity the contact last wrote from on it, so the
+ * recipient is usually known from the channel's own read.
+ */
+function channelWithLastIdentity(contactId: string) {
+  return {
+    ...getTableColumns(channels),
+    lastIdentityId: sql<string | null>`(${qb
+      .select({ identityId: messages.identityId })
+      .from(messages)
+      .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
+      .where(
+        and(
+          eq(messages.contactId, contactId),
+          eq(messages.channelId, channels.id),
+          eq(messages.direction, 'inbound'),
+          eq(contactIdentities.contactId, contactId),
+        ),
+      )
+      .orderBy(desc(messages.seq))
+      .limit(1)})`,
+  };
+}
+
 /** Like findRecipient, for a message that must go out: no reachable identity is the caller's error. */
-async function pickRecipient(
-  tx: Db,
-  adapters: AdapterRegistry,
-  contactId: string,
-  channel: typeof channels.$inferSelect,
-): Promise<string> {
+async function pickRecipient(tx: Db, adapters: AdapterRegistry, contactId: string, channel: ChannelForContact): Promise<string> {
   const identityId = await findRecipient(tx, adapters, contactId, channel);
   if (!identityId) throw new HubError(422, 'unreachable', `the contact has no identity that channel ${channel.name} can reach`);
   return identityId;
@@ -161,22 +188,8 @@ async function pickRecipient(
  * The identity a message on this channel goes to: the one the customer last wrote from on it,
  * else any identity of a kind the channel can reach (scoped kinds only within this channel).
  */
-async function findRecipient(
-  tx: Db,
-  adapters: AdapterRegistry,
-  contactId: string,
-  channel: typeof channels.$inferSelect,
-): Promise<string | undefined> {
-  const [lastUsed] = await tx
-    .select({ identityId: messages.identityId })
-    .from(messages)
-    .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
-    .where(
-      and(eq(messages.contactId, contactId), eq(messages.channelId, channel.id), eq(messages.direction, 'inbound'), eq(contactIdentities.contactId, contactId)),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(1);
-  if (lastUsed?.identityId) return lastUsed.identityId;
+async function findRecipient(tx: Db, adapters: AdapterRegistry, contactId: string, channel: ChannelForContact): Promise<string | undefined> {
+  if (channel.lastIdentityId) return channel.lastIdentityId;
 
   const reachable = adapters[channel.type as ChannelType]?.reachableKinds ?? [];
   const candidates = reachable.length
@@ -203,7 +216,7 @@ async function findRecipient(
 export async function listReachableChannels(deps: ReplyDeps, conversationId: string) {
   const [conversation] = await deps.db.select().from(conversations).where(eq(conversations.id, conversationId));
   if (!conversation) throw notFound('conversation', conversationId);
-  const enabled = await deps.db.select().from(channels).where(eq(channels.enabled, true)).orderBy(channels.name);
+  const enabled = await deps.db.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.enabled, true)).orderBy(channels.name);
   const items = [];
   for (const channel of enabled) {
     const identityId = await findRecipient(deps.db, deps.adapters, conversation.contactId, channel);
@@ -247,7 +260,7 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
         or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
       ),
     )
-    .returning();
+    .returning({ ...getTableColumns(messages), ...deliveryContext });
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
@@ -297,7 +310,42 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   }
 }
 
-async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<SendResult> {
+/** Earlier messages of the claimed one's conversation, told apart from it in the claim. */
+const earlier = alias(messages, 'earlier');
+
+/**
+ * What sending needs besides the message, read by the claim itself so a delivery costs two
+ * statements (claim, outcome) when there is nothing more to fetch: the recipient, its
+ * suppression, the customer message it follows (channels that thread replies need its provider
+ * id), and whether attachments are to be read.
+ */
+const deliveryContext = {
+  recipient: sql<Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null>`(${qb
+    .select({ recipient: sql`jsonb_build_object('kind', ${contactIdentities.kind}, 'value', ${contactIdentities.value})` })
+    .from(contactIdentities)
+    .where(eq(contactIdentities.id, messages.identityId))})`,
+  suppressedCode: sql<string | null>`(${qb
+    .select({ code: suppressions.code })
+    .from(suppressions)
+    .where(and(eq(suppressions.channelId, messages.channelId), eq(suppressions.identityId, messages.identityId)))})`,
+  inReplyTo: sql<{ providerMessageId: string | null; payload: Record<string, unknown> } | null>`(${qb
+    .select({ inReplyTo: sql`jsonb_build_object('providerMessageId', ${earlier.providerMessageId}, 'payload', ${earlier.payload})` })
+    .from(earlier)
+    .where(
+      and(
+        eq(earlier.conversationId, messages.conversationId),
+        eq(earlier.channelId, messages.channelId),
+        eq(earlier.direction, 'inbound'),
+        lt(earlier.seq, messages.seq),
+      ),
+    )
+    .orderBy(desc(earlier.seq))
+    .limit(1)})`,
+  hasAttachments: sql<boolean>`exists (${qb.select({ id: attachments.id }).from(attachments).where(eq(attachments.messageId, messages.id))})`,
+};
+type ClaimedMessage = MessageRow & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
+
+async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise<SendResult> {
   const channel = await deps.loadChannel(message.channelId);
   if (!channel) return { outcome: 'permanent', code: 'channel_missing', message: 'the channel no longer exists' };
   if (!channel.row.enabled) return { outcome: 'permanent', code: 'channel_disabled', message: 'the channel is disabled' };
@@ -305,37 +353,21 @@ async function attemptSend(deps: DeliveryDeps, message: MessageRow): Promise<Sen
   if (message.payload.category === 'marketing' && (await currentConsent(deps.db, message.contactId, message.channelId)) === 'opted_out') {
     return { outcome: 'permanent', code: 'opted_out', message: 'the contact opted out of this channel; only transactional messages reach them' };
   }
-  const [recipient] = message.identityId
-    ? await deps.db
-        .select({ kind: contactIdentities.kind, value: contactIdentities.value })
-        .from(contactIdentities)
-        .where(eq(contactIdentities.id, message.identityId))
-    : [];
+  const { recipient, inReplyTo } = message;
   if (!recipient) return { outcome: 'permanent', code: 'no_recipient', message: 'the message has no recipient identity' };
-  const [suppressed] = await deps.db
-    .select({ code: suppressions.code })
-    .from(suppressions)
-    .where(and(eq(suppressions.channelId, message.channelId), eq(suppressions.identityId, message.identityId!)));
-  if (suppressed) {
-    return { outcome: 'permanent', code: 'recipient_suppressed', message: `${recipient.value} is suppressed on this channel after a permanent failure (${suppressed.code})` };
+  if (message.suppressedCode !== null) {
+    return {
+      outcome: 'permanent',
+      code: 'recipient_suppressed',
+      message: `${recipient.value} is suppressed on this channel after a permanent failure (${message.suppressedCode})`,
+    };
   }
-  const [inReplyTo] = await deps.db
-    .select({ providerMessageId: messages.providerMessageId, payload: messages.payload })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, message.conversationId),
-        eq(messages.channelId, message.channelId),
-        eq(messages.direction, 'inbound'),
-        lt(messages.seq, message.seq),
-      ),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(1);
-  const files = await deps.db
-    .select({ data: attachments.data, contentType: attachments.contentType, fileName: attachments.fileName })
-    .from(attachments)
-    .where(eq(attachments.messageId, message.id));
+  const files = message.hasAttachments
+    ? await deps.db
+        .select({ data: attachments.data, contentType: attachments.contentType, fileName: attachments.fileName })
+        .from(attachments)
+        .where(eq(attachments.messageId, message.id))
+    : [];
   try {
     return await channel.adapter.send(
       {

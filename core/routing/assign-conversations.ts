@@ -171,15 +171,23 @@ export async function routeConversation(db: Db, conversationId: string, settings
         .from(conversations)
         .where(and(eq(conversations.id, conversationId), eq(conversations.routingStatus, 'queued')));
       if (!conversation) return [];
-      const agent = await pickAgent(tx, conversation, settings.strategy);
-      if (!agent) return [];
-      await assignTo(tx, conversation, agent.userId, { reason: 'queue', presences: ['online'] });
-      return [assigned(conversationId, agent.userId, 'queue'), { type: 'queue.changed' } as const];
+      return assignBestAgent(tx, conversation, settings.strategy);
     });
   } catch (error) {
     if (error instanceof TakenConcurrently) return [];
     throw error;
   }
+}
+
+/**
+ * Gives a queued conversation, read in the caller's transaction, to the best available agent, if
+ * any. Throws TakenConcurrently when another router took it first.
+ */
+export async function assignBestAgent(tx: Db, conversation: Routable, strategy: RoutingSettings['strategy']): Promise<RoutingNotice[]> {
+  const agent = await pickAgent(tx, conversation, strategy);
+  if (!agent) return [];
+  await assignTo(tx, conversation, agent.userId, { reason: 'queue', presences: ['online'] });
+  return [assigned(conversation.id, agent.userId, 'queue'), { type: 'queue.changed' }];
 }
 
 /**

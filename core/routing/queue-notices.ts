@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.js';
 import { agentProfiles, contacts, conversationAssignments, conversations } from '../db/schema.js';
 import { HubError } from '../errors.js';
@@ -8,11 +9,14 @@ import type { RoutingDeps } from './assign-conversations.js';
 import { primaryLanguage } from './agent-profiles.js';
 import type { RoutingSettings } from './routing-settings.js';
 
+const qb = new QueryBuilder();
+
 /**
  * Every waiting conversation with its place in line (1 = next). Each team has its own line,
- * ordered by priority and then by how long the conversation has waited.
+ * ordered by priority and then by how long the conversation has waited. `only` limits the rows
+ * returned (not the ranking) to some conversations.
  */
-export async function queuePositions(db: Db, teamId?: string) {
+export async function queuePositions(db: Db, teamId?: string, only?: string[]) {
   const ranked = db
     .select({
       id: conversations.id,
@@ -34,7 +38,7 @@ export async function queuePositions(db: Db, teamId?: string) {
   return db
     .select()
     .from(ranked)
-    .where(teamId ? eq(ranked.teamId, teamId) : undefined)
+    .where(and(teamId ? eq(ranked.teamId, teamId) : undefined, only ? inArray(ranked.id, only) : undefined))
     .orderBy(ranked.teamId, ranked.position);
 }
 
@@ -50,12 +54,19 @@ async function waitEstimator(db: Db, settings: RoutingSettings) {
     .orderBy(sql`${conversationAssignments.endedAt} desc`)
     .limit(200)
     .as('recent');
-  const [measured] = await db.select({ mean: sql<number | null>`avg(${recent.seconds})`.mapWith(Number), n: sql<number>`count(*)::int` }).from(recent);
+  // The seats serving the line ride along with the measurement, in one statement.
+  const [measured] = await db
+    .select({
+      mean: sql<number | null>`avg(${recent.seconds})`.mapWith(Number),
+      n: sql<number>`count(*)::int`,
+      seats: sql<{ teamIds: string[]; capacity: number }[]>`(${qb
+        .select({ seats: sql`coalesce(jsonb_agg(jsonb_build_object('teamIds', ${agentProfiles.teamIds}, 'capacity', ${agentProfiles.capacity})), '[]')` })
+        .from(agentProfiles)
+        .where(inArray(agentProfiles.presence, ['online', 'busy']))})`,
+    })
+    .from(recent);
   const handleMinutes = measured && measured.n >= 10 ? measured.mean! / 60 : settings.defaultHandleMinutes;
-  const seats = await db
-    .select({ teamIds: agentProfiles.teamIds, capacity: agentProfiles.capacity })
-    .from(agentProfiles)
-    .where(inArray(agentProfiles.presence, ['online', 'busy']));
+  const seats = measured?.seats ?? [];
   return (position: number, teamId: string | null) => {
     const serving = seats.filter((s) => !teamId || s.teamIds.includes(teamId)).reduce((sum, s) => sum + s.capacity, 0);
     return Math.max(1, Math.ceil((position * handleMinutes) / Math.max(1, serving)));
@@ -71,8 +82,7 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
   const notice = settings.queueNotice;
   if (!notice.enabled) return [];
   const now = Date.now();
-  const due = (await queuePositions(deps.db)).filter((row) => {
-    if (only && !only.includes(row.id)) return false;
+  const due = (await queuePositions(deps.db, undefined, only)).filter((row) => {
     if (row.noticePosition === null) return true;
     const moved = Math.abs(row.position - row.noticePosition) >= notice.minPositionChange;
     return moved && (!row.noticeAt || now - row.noticeAt.getTime() >= notice.minIntervalSeconds * 1000);
@@ -87,16 +97,13 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
       .replaceAll('{ahead}', String(row.position - 1))
       .replaceAll('{minutes}', String(estimate(row.position, row.teamId)));
     const message = await deps.db.transaction(async (tx) => {
+      // Locks the conversation while it still waits and records the notice, in one statement.
       const [still] = await tx
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
-        .for('update');
-      if (!still) return undefined;
-      await tx
         .update(conversations)
         .set({ queueNoticePosition: row.position, queueNoticeAt: sql`now()` })
-        .where(eq(conversations.id, row.id));
+        .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
+        .returning({ id: conversations.id });
+      if (!still) return undefined;
       try {
         return await queueOutboundMessage(tx, deps.adapters, {
           conversationId: row.id,

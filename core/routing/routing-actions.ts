@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -10,6 +11,7 @@ import { parseInput } from '../validation.js';
 import { presenceInput, primaryLanguage } from './agent-profiles.js';
 import {
   agentsWithRoom,
+  assignBestAgent,
   assignTo,
   countWaiting,
   emptyOutcome,
@@ -22,10 +24,12 @@ import {
   type RoutingOutcome,
 } from './assign-conversations.js';
 import { sendQueueNotices } from './queue-notices.js';
-import { evaluateRules, loadEnabledRules } from './routing-rules.js';
-import { getRoutingSettings } from './routing-settings.js';
+import { enabledRulesJson, evaluateRules, parseEnabledRules } from './routing-rules.js';
+import { getRoutingSettings, parseRoutingSettings, storedRoutingSettings } from './routing-settings.js';
 
 type Actor = Pick<AuthenticatedUser, 'id' | 'role'>;
+
+const qb = new QueryBuilder();
 
 /**
  * Marks a conversation as handed over to people, inside the caller's transaction (the bot's), and
@@ -51,34 +55,50 @@ export async function handOverConversation(
   deps: RoutingDeps,
   handover: { conversationId: string; priority?: number | undefined },
 ): Promise<RoutingOutcome> {
-  const settings = await getRoutingSettings(deps.db);
-  const rules = await loadEnabledRules(deps.db);
-  const queued = await deps.db.transaction(async (tx) => {
-    const [conversation] = await tx.select().from(conversations).where(eq(conversations.id, handover.conversationId)).for('update');
-    if (!conversation || conversation.status === 'resolved' || conversation.routingStatus) return false;
-    const [contact] = await tx.select().from(contacts).where(eq(contacts.id, conversation.contactId));
-    const [channel] = conversation.lastChannelId
-      ? await tx.select({ type: channels.type }).from(channels).where(eq(channels.id, conversation.lastChannelId))
-      : [];
-    const [first] = await tx
-      .select({ text: messages.text })
-      .from(messages)
-      .where(and(eq(messages.conversationId, conversation.id), eq(messages.direction, 'inbound')))
-      .orderBy(asc(messages.seq))
-      .limit(1);
+  const placed = await deps.db.transaction(async (tx) => {
+    // One statement locks the conversation and reads everything the rules look at, and the rules
+    // and settings themselves. Correlated subqueries (not joins) keep the reads right when the
+    // lock had to wait for a concurrent update of the conversation.
+    const [conversation] = await tx
+      .select({
+        id: conversations.id,
+        status: conversations.status,
+        routingStatus: conversations.routingStatus,
+        priority: conversations.priority,
+        teamId: conversations.teamId,
+        contact: sql<Pick<typeof contacts.$inferSelect, 'language' | 'tier' | 'attributes'> | null>`(${qb
+          .select({ contact: sql`jsonb_build_object('language', ${contacts.language}, 'tier', ${contacts.tier}, 'attributes', ${contacts.attributes})` })
+          .from(contacts)
+          .where(eq(contacts.id, conversations.contactId))})`,
+        channelType: sql<string | null>`(${qb.select({ type: channels.type }).from(channels).where(eq(channels.id, conversations.lastChannelId))})`,
+        firstMessage: sql<string | null>`(${qb
+          .select({ text: messages.text })
+          .from(messages)
+          .where(and(eq(messages.conversationId, conversations.id), eq(messages.direction, 'inbound')))
+          .orderBy(asc(messages.seq))
+          .limit(1)})`,
+        settings: storedRoutingSettings(),
+        rules: enabledRulesJson(),
+      })
+      .from(conversations)
+      .where(eq(conversations.id, handover.conversationId))
+      .for('update');
+    if (!conversation || conversation.status === 'resolved' || conversation.routingStatus) return undefined;
+    const settings = parseRoutingSettings(conversation.settings);
+    const { contact, channelType } = conversation;
     const language = primaryLanguage(contact?.language);
     const tier = contact?.tier ?? null;
-    const rule = evaluateRules(rules, {
-      channelType: channel?.type ?? null,
+    const rule = evaluateRules(parseEnabledRules(conversation.rules), {
+      channelType,
       language,
       tier,
       attributes: contact?.attributes ?? {},
-      firstMessage: first?.text ?? null,
+      firstMessage: conversation.firstMessage,
       now: new Date(),
     });
     const vip = tier !== null && settings.vipTiers.includes(tier);
     const priority = Math.max(conversation.priority, handover.priority ?? 0, rule?.actions.priority ?? 0, vip ? settings.vipPriority : 0);
-    await tx
+    const [queued] = await tx
       .update(conversations)
       .set({
         routingStatus: 'queued',
@@ -90,14 +110,20 @@ export async function handOverConversation(
         slaPolicy: rule?.actions.slaPolicy ?? null,
         routingRuleId: rule?.id ?? null,
         routingLanguage: language,
-        routingChannelType: channel?.type ?? null,
+        routingChannelType: channelType,
         updatedAt: sql`now()`,
       })
-      .where(eq(conversations.id, conversation.id));
-    return true;
+      .where(eq(conversations.id, conversation.id))
+      .returning(routableColumns);
+    // Routed while still locked: nobody can take the conversation in between, so it needs no
+    // second read and transaction of its own.
+    return { settings, notices: await assignBestAgent(tx, queued!, settings.strategy) };
   });
-  if (!queued) return emptyOutcome();
-  return placeQueued(deps, [handover.conversationId]);
+  if (!placed) return emptyOutcome();
+  const outcome: RoutingOutcome = { notices: [{ type: 'queue.changed' }, ...placed.notices], events: [] };
+  // Only a conversation left waiting is told its place.
+  if (!placed.notices.length) outcome.events.push(...(await sendQueueNotices(deps, placed.settings, [handover.conversationId])));
+  return outcome;
 }
 
 /** Routes conversations that just (re)joined the queue and tells those still waiting their place. */

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -61,6 +62,13 @@ export async function getRoutingSettings(db: Db): Promise<RoutingSettings> {
   const [row] = await db.select().from(routingSettings).where(eq(routingSettings.id, 1));
   return routingSettingsSchema.parse(row?.settings ?? {});
 }
+
+/** The stored settings as a subquery, for use cases that read them with their other rows in one statement. */
+export const storedRoutingSettings = () =>
+  sql<Record<string, unknown> | null>`(${new QueryBuilder().select({ settings: routingSettings.settings }).from(routingSettings).where(eq(routingSettings.id, 1))})`;
+
+/** Settings read by `storedRoutingSettings`, with their defaults. */
+export const parseRoutingSettings = (stored: Record<string, unknown> | null): RoutingSettings => routingSettingsSchema.parse(stored ?? {});
 
 export async function updateRoutingSettings(db: Db, actorUserId: string, input: unknown): Promise<RoutingSettings> {
   const patch = parseInput(updateRoutingSettingsInput, input);
