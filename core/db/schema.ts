@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQLWrapper } from 'drizzle-orm';
 import {
   bigint,
   customType,
@@ -75,6 +75,9 @@ export const messageStatuses = [
 export type MessageStatus = (typeof messageStatuses)[number];
 
 export const inboundEventStatuses = ['pending', 'processed', 'dead'] as const;
+
+/** The line a queued conversation waits in: its team's, or the common one (no team) as the nil uuid. */
+export const queueLine = (teamId: SQLWrapper) => sql`coalesce(${teamId}, '00000000-0000-0000-0000-000000000000'::uuid)`;
 
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
@@ -209,6 +212,10 @@ export const conversations = pgTable(
     index('conversations_assignee_idx').on(t.assigneeId),
     index('conversations_queue_idx')
       .on(t.priority.desc().nullsFirst(), t.queuedAt, t.id)
+      .where(sql`routing_status = 'queued'`),
+    // Each team's line in the order of conversations_queue_idx, so a place in line is one range count.
+    index('conversations_queue_line_idx')
+      .on(sql`${queueLine(t.teamId)}`, sql`(-${t.priority})`, t.queuedAt, t.id)
       .where(sql`routing_status = 'queued'`),
     check('conversations_routing_status_check', inList('routing_status', routingStatuses)),
     check('conversations_status_check', inList('status', conversationStatuses)),

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type Database } from '../db/client.js';
+import { contacts, conversations, teams } from '../db/schema.js';
+import { createTestDatabase } from '../../test/support/databases.js';
+import { queuePositions } from './queue-notices.js';
+
+let database: Database;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  const created = await createTestDatabase();
+  drop = created.drop;
+  database = await openDatabase({ databaseUrl: created.url, dataDir: '.', poolSize: 2 });
+});
+afterAll(async () => {
+  await database?.close();
+  await drop?.();
+});
+
+describe('places in the waiting queue', () => {
+  it('counted for a few conversations, they match the ranking of the whole queue, line by line', async () => {
+    const { db } = database;
+    const lines = await db.insert(teams).values([{ name: 'cards' }, { name: 'loans' }]).returning({ id: teams.id });
+    const people = await db
+      .insert(contacts)
+      .values(Array.from({ length: 40 }, (_, i) => ({ name: `customer ${i}` })))
+      .returning({ id: contacts.id });
+    // Ties on priority and on the minute they joined, across two teams and the common line.
+    const start = Date.parse('2026-11-22T08:00:00Z');
+    await db.insert(conversations).values(
+      people.map((person, i) => ({
+        contactId: person.id,
+        routingStatus: i % 7 === 6 ? null : ('queued' as const),
+        teamId: [lines[0]!.id, lines[1]!.id, null][i % 3] ?? null,
+        priority: (i * 5) % 4,
+        queuedAt: new Date(start + Math.floor(i / 4) * 60_000),
+      })),
+    );
+    const whole = await queuePositions(db);
+    expect(whole.length).toBeGreaterThan(30);
+    expect(new Set(whole.filter((r) => r.teamId === null).map((r) => r.position)).size).toBe(whole.filter((r) => r.teamId === null).length);
+    const counted = await queuePositions(db, undefined, whole.map((r) => r.id));
+    const placeOf = (rows: typeof whole) => Object.fromEntries(rows.map((r) => [r.id, r.position]));
+    expect(placeOf(counted)).toEqual(placeOf(whole));
+    const one = whole.find((r) => r.position === 5 && r.teamId === lines[1]!.id)!;
+    expect(await queuePositions(db, undefined, [one.id])).toEqual([one]);
+  });
+});

@@ -1,0 +1,1 @@
+CREATE INDEX "conversations_queue_line_idx" ON "conversations" USING btree (coalesce("team_id", '00000000-0000-0000-0000-000000000000'::uuid),(-"priority"),"queued_at","id") WHERE routing_status = 'queued';
