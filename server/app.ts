@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
 import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
 import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
+import { accessLog } from './access-log.js';
 import { buildOpenApi } from './api/openapi.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
@@ -29,14 +29,8 @@ export function createApp(runtime: Runtime) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
-  app.use(
-    pinoHttp({
-      logger: runtime.logger,
-      // Health probes run every few seconds; logging them drowns everything else.
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    }),
-  );
+  // Health probes run every few seconds; logging them drowns everything else.
+  app.use(accessLog(runtime.logger, (path) => path === '/healthz' || path === '/readyz'));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -94,6 +94,8 @@ export async function createRuntime(config: Config, logger = createLogger(config
   // BullMQ workers block on Redis; commands must wait through a reconnect instead of failing.
   const redis = new Redis(redisTarget.url, { maxRetriesPerRequest: null });
   redis.on('error', (error) => logger.warn({ error: error.message }, 'redis connection error'));
+  const publisher = redis.duplicate();
+  publisher.on('error', (error) => logger.warn({ error: error.message }, 'redis connection error'));
   const queues = createQueues({
     connection: redis,
     prefix: config.REDIS_PREFIX,
@@ -119,7 +121,8 @@ export async function createRuntime(config: Config, logger = createLogger(config
     redis,
     redisUrl: redisTarget.url,
     queues,
-    events: createEventPublisher(redis, config.REDIS_PREFIX, queues, handledInWorkers),
+    // Its own connection: BullMQ defines its scripts on `redis`, which every pipeline there copies.
+    events: createEventPublisher(publisher, config.REDIS_PREFIX, queues, handledInWorkers),
     secretBox,
     channels,
     adapters,
@@ -127,6 +130,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     async close() {
       await queues.close();
       redis.disconnect();
+      publisher.disconnect();
       await database.close();
       await redisTarget.stop();
     },

@@ -103,8 +103,15 @@ describe('the hub as a process', () => {
     expect(withToken.status).toBe(200);
     const withoutToken = await fetch(`http://127.0.0.1:${port}/api/v1/channels`, { headers: { authorization: 'Bearer hub_wrong' } });
     expect(withoutToken.status).toBe(401);
-    // The token never reaches the logs.
+    const withQuery = await fetch(`http://127.0.0.1:${port}/api/v1/channels?access_token=query-secret-1`);
+    expect(withQuery.status).toBe(401);
+    // Each request gets an access line, without the query string; the token never reaches the logs.
+    await waitFor(async () => hub.output().split('"statusCode":401').length === 3, 5_000, 'the access log lines');
+    const lines = hub.output().split('\n').filter((line) => line.includes('request completed')).map((line) => JSON.parse(line));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 30, req: expect.objectContaining({ method: 'GET', path: '/api/v1/channels' }), res: { statusCode: 200 } }));
+    expect(lines.filter((line) => line.res.statusCode === 401).map((line) => line.level)).toEqual([40, 40]);
     expect(hub.output()).not.toContain(lastLine);
+    expect(hub.output()).not.toContain('query-secret-1');
   });
 
   it('SIGTERM drains a delivery in flight before exiting', async () => {

@@ -67,19 +67,23 @@ export function createQueues(settings: QueueSettings) {
     },
     /** Enqueues processing of stored inbound events; re-adding a waiting job id is a no-op. */
     async enqueueInbound(eventIds: string[]): Promise<void> {
-      if (!eventIds.length) return;
-      await inbound.addBulk(
-        eventIds.map((id) => ({
-          name: jobNames.processInbound,
-          data: { eventId: id },
-          opts: {
-            ...common,
-            jobId: `in-${id}`,
-            attempts: settings.inboundMaxAttempts,
-            backoff: { type: 'exponential', delay: settings.retryBaseDelayMs },
-          },
-        })),
-      );
+      const job = (id: string) => ({
+        name: jobNames.processInbound,
+        data: { eventId: id },
+        opts: {
+          ...common,
+          jobId: `in-${id}`,
+          attempts: settings.inboundMaxAttempts,
+          backoff: { type: 'exponential' as const, delay: settings.retryBaseDelayMs },
+        },
+      });
+      // A webhook stores one event: a plain add skips the pipeline a bulk add builds.
+      if (eventIds.length === 1) {
+        const { name, data, opts } = job(eventIds[0]!);
+        await inbound.add(name, data, opts);
+      } else if (eventIds.length) {
+        await inbound.addBulk(eventIds.map(job));
+      }
     },
     /** Enqueues one delivery attempt; the attempt number (or key) keeps a retry's job id distinct. */
     async enqueueDelivery(messageId: string, attempt: number | string, delayMs = 0): Promise<void> {
