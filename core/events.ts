@@ -14,6 +14,8 @@ export type DomainEvent =
       contactId: string;
       channelId: string;
       direction: 'inbound' | 'outbound';
+      /** A customer message stored after the bot handed the conversation over and said so. */
+      afterHandover?: boolean;
     }
   | { type: 'message.status'; messageId: string; conversationId: string; status: string }
   /** The customer asked for a person (or a rule decided so): routing takes the conversation. */

@@ -97,7 +97,8 @@ END $$;
 -- Appends a customer message from a stored provider event. With p_claim the event is claimed
 -- first (no row back when it is not pending); a null p_contact_id resolves the sender's identity
 -- (p_kind … p_name), a null p_conversation_id finds or opens the conversation. Attachments
--- stored while normalizing are handed to the message.
+-- stored while normalizing are handed to the message. after_handover tells whether the bot had
+-- already handed the conversation to people and announced it: it has nothing to do then.
 CREATE FUNCTION hub_append_inbound_message(
   p_event_id uuid, p_claim boolean, p_channel_id uuid,
   p_contact_id uuid, p_identity_id uuid,
@@ -105,7 +106,8 @@ CREATE FUNCTION hub_append_inbound_message(
   p_conversation_id uuid, p_window_secs double precision,
   p_content_kind text, p_text text, p_payload jsonb, p_provider_message_id text, p_attachment_ids uuid[]
 ) RETURNS TABLE (
-  message_id uuid, conversation_id uuid, contact_id uuid, identity_id uuid, created_contact boolean, opened_conversation boolean
+  message_id uuid, conversation_id uuid, contact_id uuid, identity_id uuid, created_contact boolean, opened_conversation boolean,
+  after_handover boolean
 )
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -135,5 +137,7 @@ BEGIN
   IF cardinality(p_attachment_ids) > 0 THEN
     UPDATE attachments SET message_id = v_message_id WHERE id = ANY (p_attachment_ids);
   END IF;
-  RETURN QUERY SELECT v_message_id, v_conversation_id, v_contact_id, v_identity_id, v_created, v_opened;
+  RETURN QUERY SELECT v_message_id, v_conversation_id, v_contact_id, v_identity_id, v_created, v_opened,
+    EXISTS (SELECT 1 FROM bot_sessions b WHERE b.conversation_id = v_conversation_id
+              AND b.state = 'handed_over' AND b.announced_at IS NOT NULL);
 END $$;

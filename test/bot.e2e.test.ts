@@ -189,8 +189,17 @@ describe('channels without a bot', () => {
     const conversationId = await customerSays(plainChannel, '+8613822220001', '转账限额是多少');
     const [handover] = await waitFor(async () => handoversOf(conversationId).length > 0 && handoversOf(conversationId), 10_000, 'handover');
     expect(handover).toEqual({ type: 'conversation.handover', conversationId, priority: 1, reason: 'no_bot' });
+    await waitFor(async () => {
+      const [session] = await hub.runtime.database.query<{ announced: boolean }>(
+        sql`select announced_at is not null as announced from bot_sessions where conversation_id = ${conversationId}`,
+      );
+      return session?.announced;
+    }, 10_000, 'the handover announced');
     await customerSays(plainChannel, '+8613822220001', '在吗');
     await settle();
+    // A message after the announced handover is marked so; the bot is not woken for it.
+    const later = published.filter((e) => e.type === 'message.created' && e.conversationId === conversationId && e.direction === 'inbound');
+    expect(later.map((e) => e.afterHandover ?? false)).toEqual([false, true]);
     expect(handoversOf(conversationId)).toHaveLength(1);
     expect(deliveredTo(conversationId)).toHaveLength(0);
     expect((await messagesOf(conversationId)).every((m) => m.authorKind === 'contact')).toBe(true);

@@ -20,8 +20,12 @@ export function createBotHandler(deps: BotDeps & { events: DomainEventPublisher 
   };
 }
 
-/** The bot acts on customer messages and new conversations. */
+/**
+ * The bot acts on new conversations and on customer messages, except those stored after it
+ * handed the conversation over and announced it: a new message has no reply of the bot's to
+ * re-announce, so its turn would be silent.
+ */
 export function botWants(event: DomainEvent): event is BotEvent {
-  return (event.type === 'message.created' && event.direction === 'inbound') || event.type === 'conversation.opened';
+  return (event.type === 'message.created' && event.direction === 'inbound' && !event.afterHandover) || event.type === 'conversation.opened';
 }
 type BotEvent = Extract<DomainEvent, { type: 'message.created' | 'conversation.opened' }>;

@@ -42,7 +42,12 @@ describe('publishing domain events', () => {
     const [job] = await queues.routing.getWaiting();
     expect(job?.data.events).toEqual([customer]);
 
-    await expect.poll(() => heard.length).toBe(4);
-    expect(heard.map((e) => e.type)).toEqual(['message.created', 'message.status', 'contact.created', 'message.created']);
+    // A customer message after the bot's announced handover leaves the bot nothing to do.
+    const later = { ...customer, messageId: randomUUID(), afterHandover: true };
+    await publisher.publish([later]);
+    expect((await queues.routing.getWaiting()).map((waiting) => waiting.data.events)).toEqual([[customer]]);
+
+    await expect.poll(() => heard.length).toBe(5);
+    expect(heard.map((e) => e.type)).toEqual(['message.created', 'message.status', 'contact.created', 'message.created', 'message.created']);
   });
 });

@@ -80,6 +80,7 @@ interface AppendedMessage {
   identity_id: string;
   created_contact: boolean;
   opened_conversation: boolean;
+  after_handover: boolean;
 }
 
 /**
@@ -114,7 +115,13 @@ function messageEvents(appended: AppendedMessage, channelId: string, merges: Con
     ...(appended.created_contact ? [{ type: 'contact.created', contactId: appended.contact_id } as const] : []),
     ...merges.map((m) => ({ type: 'contact.merged', mergeId: m.id, survivorId: m.survivorId, mergedId: m.mergedId }) as const),
     ...(appended.opened_conversation ? [{ type: 'conversation.opened', ...base } as const] : []),
-    { type: 'message.created', messageId: appended.message_id, direction: 'inbound', ...base },
+    {
+      type: 'message.created',
+      messageId: appended.message_id,
+      direction: 'inbound',
+      ...base,
+      ...(appended.after_handover ? { afterHandover: true } : {}),
+    },
   ];
 }
 
