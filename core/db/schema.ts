@@ -286,9 +286,11 @@ export const messages = pgTable(
   (t) => [
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     index('messages_contact_idx').on(t.contactId, t.seq),
-    uniqueIndex('messages_inbound_event_key').on(t.inboundEventId),
-    uniqueIndex('messages_idempotency_key').on(t.idempotencyKey),
-    index('messages_provider_id_idx').on(t.channelId, t.providerMessageId),
+    // Partial: most rows leave one of these columns empty, and an index entry per row is CPU the
+    // database spends on every insert.
+    uniqueIndex('messages_inbound_event_key').on(t.inboundEventId).where(sql`inbound_event_id is not null`),
+    uniqueIndex('messages_idempotency_key').on(t.idempotencyKey).where(sql`idempotency_key is not null`),
+    index('messages_provider_id_idx').on(t.channelId, t.providerMessageId).where(sql`provider_message_id is not null`),
     index('messages_outbound_pending_idx')
       .on(t.status, t.updatedAt)
       .where(sql`status in ('queued', 'sending')`),
