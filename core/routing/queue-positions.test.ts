@@ -39,10 +39,12 @@ describe('places in the waiting queue', () => {
     const whole = await queuePositions(db);
     expect(whole.length).toBeGreaterThan(30);
     expect(new Set(whole.filter((r) => r.teamId === null).map((r) => r.position)).size).toBe(whole.filter((r) => r.teamId === null).length);
-    const counted = await queuePositions(db, undefined, whole.map((r) => r.id));
+    const counted = await queuePositions(db, { only: whole.map((r) => r.id) });
     const placeOf = (rows: typeof whole) => Object.fromEntries(rows.map((r) => [r.id, r.position]));
     expect(placeOf(counted)).toEqual(placeOf(whole));
     const one = whole.find((r) => r.position === 5 && r.teamId === lines[1]!.id)!;
-    expect(await queuePositions(db, undefined, [one.id])).toEqual([one]);
+    expect(await queuePositions(db, { only: [one.id] })).toEqual([one]);
+    // The wait measure rides along when asked for: no resolved conversations and no seats yet.
+    expect(await queuePositions(db, { only: [one.id], measureWait: true })).toEqual([{ ...one, waitMeasure: { mean: null, n: 0, seats: [] } }]);
   });
 });
