@@ -82,22 +82,23 @@ export interface OutboundDraft {
   idempotencyKey?: string | undefined;
 }
 
+/** What queueing a message reads of its conversation while holding the row's lock. */
+export const lockedConversationColumns = { contactId: conversations.contactId, lastChannelId: conversations.lastChannelId };
+export type LockedConversation = Pick<typeof conversations.$inferSelect, keyof typeof lockedConversationColumns>;
+
 /**
  * Appends a `queued` outbound message inside the caller's transaction (agent reply, bot answer,
  * queue-position notice, campaign). The caller enqueues `outbound.deliver` after commit; if that
  * enqueue is lost, the sweeper sends it. Returns the existing row when the key was used already.
+ * A caller that already locked the conversation's row in this transaction passes what it read
+ * of it (`lockedConversationColumns`), sparing a second lock and read.
  */
-export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, draft: OutboundDraft): Promise<MessageRow> {
+export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, draft: OutboundDraft, locked?: LockedConversation): Promise<MessageRow> {
   if (draft.idempotencyKey) {
     const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, draft.idempotencyKey));
     if (previous) return previous;
   }
-  const [conversation] = await tx
-    .select()
-    .from(conversations)
-    .where(eq(conversations.id, draft.conversationId))
-    .for('update');
-  if (!conversation) throw notFound('conversation', draft.conversationId);
+  const conversation = locked ?? (await lockConversation(tx, draft.conversationId));
   const channelId = draft.channelId ?? conversation.lastChannelId;
   if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
   const [channel] = await tx.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.id, channelId));
@@ -108,13 +109,13 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
 
   // The conversation's last-message time moves in the same statement as the insert.
   const touched = tx.$with('touched').as(
-    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, conversation.id)).returning({ id: conversations.id }),
+    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, draft.conversationId)).returning({ id: conversations.id }),
   );
   const [message] = await tx
     .with(touched)
     .insert(messages)
     .values({
-      conversationId: conversation.id,
+      conversationId: draft.conversationId,
       contactId: conversation.contactId,
       channelId,
       identityId,
@@ -129,6 +130,12 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
     })
     .returning();
   return message!;
+}
+
+async function lockConversation(tx: Db, id: string): Promise<LockedConversation> {
+  const [conversation] = await tx.select(lockedConversationColumns).from(conversations).where(eq(conversations.id, id)).for('update');
+  if (!conversation) throw notFound('conversation', id);
+  return conversation;
 }
 
 /** Refuses a message the channel would not deliver now (e.g. outside WeChat's 48-hour window). */
@@ -149,17 +156,19 @@ async function checkReachable(
   if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
-type ChannelRow = typeof channels.$inferSelect;
+/** What choosing a recipient on a channel needs of it (not its config and secrets). */
+const channelColumns = { id: channels.id, type: channels.type, name: channels.name, enabled: channels.enabled };
+type ChannelRow = Pick<typeof channels.$inferSelect, keyof typeof channelColumns>;
 /** A channel with the identity the contact last wrote from on it, if any. */
 type ChannelForContact = ChannelRow & { lastIdentityId: string | null };
 
 /**
- * Selects a channel's columns and the identity the contact last wrote from on it, so the
- * recipient is usually known from the channel's own read.
+ * Selects what choosing a recipient needs of a channel, and the identity the contact last wrote
+ * from on it, so the recipient is usually known from the channel's own read.
  */
 function channelWithLastIdentity(contactId: string) {
   return {
-    ...getTableColumns(channels),
+    ...channelColumns,
     lastIdentityId: sql<string | null>`(${qb
       .select({ identityId: messages.identityId })
       .from(messages)

@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { agentProfiles, contacts, conversationAssignments, conversations, queueLine } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
-import { queueOutboundMessage } from '../messages/outbound.js';
+import { lockedConversationColumns, queueOutboundMessage } from '../messages/outbound.js';
 import type { RoutingDeps } from './assign-conversations.js';
 import { primaryLanguage } from './agent-profiles.js';
 import type { RoutingSettings } from './routing-settings.js';
@@ -129,20 +129,21 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
       .replaceAll('{ahead}', String(row.position - 1))
       .replaceAll('{minutes}', String(estimate(row.position, row.teamId)));
     const message = await deps.db.transaction(async (tx) => {
-      // Locks the conversation while it still waits and records the notice, in one statement.
-      const [still] = await tx
+      // Locks the conversation while it still waits, records the notice and reads what queueing
+      // the message needs, in one statement.
+      const [locked] = await tx
         .update(conversations)
         .set({ queueNoticePosition: row.position, queueNoticeAt: sql`now()` })
         .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
-        .returning({ id: conversations.id });
-      if (!still) return undefined;
+        .returning(lockedConversationColumns);
+      if (!locked) return undefined;
       try {
-        return await queueOutboundMessage(tx, deps.adapters, {
-          conversationId: row.id,
-          authorKind: 'system',
-          text,
-          payload: { queueNotice: { position: row.position } },
-        });
+        return await queueOutboundMessage(
+          tx,
+          deps.adapters,
+          { conversationId: row.id, authorKind: 'system', text, payload: { queueNotice: { position: row.position } } },
+          locked,
+        );
       } catch (error) {
         // A customer no channel can reach (or a disabled channel) just waits without updates.
         if (error instanceof HubError) return undefined;
