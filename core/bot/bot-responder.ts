@@ -6,7 +6,7 @@ import { botSessions, botSettings, channels, conversations, messages } from '../
 import { HubError, notFound } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
-import { recordHandover } from '../routing/routing-actions.js';
+import { markHandedOver } from '../routing/routing-actions.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
 import { resolveBotSettings, type BotSettings } from './bot-settings.js';
 import type { KbCache, KbSnapshot } from './kb-articles.js';
@@ -183,8 +183,12 @@ async function applyDecision(
       return { reply: await reply(settings.fallbackText, { kind: 'fallback', failures: decision.failures }) };
     case 'handover': {
       // The session was not handed over before (the decision is silent then), so nobody has
-      // claimed its announcement: this turn claims it in the same statement.
+      // claimed its announcement: this turn claims it in the same statement. The conversation is
+      // marked as handed over in that statement too, so routing's sweeper finds it even if the
+      // announcement is lost; the bot announces it.
+      const marked = tx.$with('marked').as(markHandedOver(tx, { conversationId: trigger.conversationId, priority: decision.priority }));
       await tx
+        .with(marked)
         .update(botSessions)
         .set({
           state: 'handed_over',
@@ -196,9 +200,6 @@ async function applyDecision(
           updatedAt: sql`now()`,
         })
         .where(eq(botSessions.conversationId, trigger.conversationId));
-      // Marks the handover on the conversation too (never lowering a priority already raised), so
-      // routing's sweeper finds it even if the announcement below is lost; the bot announces it.
-      await recordHandover(tx, { conversationId: trigger.conversationId, priority: decision.priority, reason: decision.reason });
       const handover = { priority: decision.priority, reason: decision.reason };
       return decision.notify ? { reply: await reply(settings.handoverText, { kind: 'handover', reason: decision.reason }), handover } : { handover };
     }

@@ -5,7 +5,6 @@ import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { agentProfiles, channels, contacts, conversationTransfers, conversations, messages, teams } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
-import type { DomainEvent } from '../events.js';
 import type { AuthenticatedUser } from '../users/users.js';
 import { parseInput } from '../validation.js';
 import { presenceInput, primaryLanguage } from './agent-profiles.js';
@@ -32,17 +31,16 @@ type Actor = Pick<AuthenticatedUser, 'id' | 'role'>;
 const qb = new QueryBuilder();
 
 /**
- * Marks a conversation as handed over to people, inside the caller's transaction (the bot's), and
- * returns the event to publish after commit. The mark lets the routing sweeper find a handover
- * whose event was lost.
+ * Marks a conversation as handed over to people, never lowering a priority already raised: the
+ * mark lets the routing sweeper find a handover whose event was lost. Returns the statement, so
+ * the bot runs it with its own session's update as one.
  */
-export async function recordHandover(tx: Db, handover: { conversationId: string; priority: number; reason: string }): Promise<DomainEvent[]> {
-  const [row] = await tx
+export function markHandedOver(db: Db, handover: { conversationId: string; priority: number }) {
+  return db
     .update(conversations)
     .set({ handedOverAt: sql`now()`, priority: sql`greatest(${conversations.priority}, ${handover.priority})`, updatedAt: sql`now()` })
     .where(and(eq(conversations.id, handover.conversationId), isNull(conversations.handedOverAt), isNull(conversations.routingStatus)))
     .returning({ id: conversations.id });
-  return row ? [{ type: 'conversation.handover', ...handover }] : [];
 }
 
 /**
