@@ -15,6 +15,7 @@ import {
   countWaiting,
   emptyOutcome,
   mergeOutcome,
+  onlineWithRoom,
   pullForAgent,
   releaseAssignment,
   routableColumns,
@@ -77,6 +78,10 @@ export async function handOverConversation(
           .limit(1)})`,
         settings: storedRoutingSettings(),
         rules: enabledRulesJson(),
+        // While nobody has room (a queue building up), choosing an agent is skipped. An agent who
+        // gets room after this read finds the conversation when pulling from the queue, as one
+        // who got it after the choice would.
+        anyoneHasRoom: sql<boolean>`exists (${qb.select({ userId: agentProfiles.userId }).from(agentProfiles).where(onlineWithRoom)})`,
       })
       .from(conversations)
       .where(eq(conversations.id, handover.conversationId))
@@ -115,7 +120,7 @@ export async function handOverConversation(
       .returning(routableColumns);
     // Routed while still locked: nobody can take the conversation in between, so it needs no
     // second read and transaction of its own.
-    return { settings, notices: await assignBestAgent(tx, queued!, settings.strategy) };
+    return { settings, notices: conversation.anyoneHasRoom ? await assignBestAgent(tx, queued!, settings.strategy) : [] };
   });
   if (!placed) return emptyOutcome();
   const outcome: RoutingOutcome = { notices: [{ type: 'queue.changed' }, ...placed.notices], events: [] };
