@@ -1,4 +1,4 @@
-import { and, desc, eq, getTableColumns, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
 import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
@@ -269,7 +269,7 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
         or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
       ),
     )
-    .returning({ ...getTableColumns(messages), ...deliveryContext });
+    .returning({ ...sendingColumns, ...deliveryContext });
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
@@ -319,6 +319,18 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   }
 }
 
+/** What sending reads of the claimed message itself. */
+const sendingColumns = {
+  id: messages.id,
+  conversationId: messages.conversationId,
+  contactId: messages.contactId,
+  channelId: messages.channelId,
+  contentKind: messages.contentKind,
+  text: messages.text,
+  payload: messages.payload,
+  attempts: messages.attempts,
+};
+
 /** Earlier messages of the claimed one's conversation, told apart from it in the claim. */
 const earlier = alias(messages, 'earlier');
 
@@ -352,7 +364,7 @@ const deliveryContext = {
     .limit(1)})`,
   hasAttachments: sql<boolean>`exists (${qb.select({ id: attachments.id }).from(attachments).where(eq(attachments.messageId, messages.id))})`,
 };
-type ClaimedMessage = MessageRow & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
+type ClaimedMessage = Pick<MessageRow, keyof typeof sendingColumns> & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
 
 async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise<SendResult> {
   const channel = await deps.loadChannel(message.channelId);
