@@ -1,15 +1,12 @@
-import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { agentProfiles, contacts, conversationAssignments, conversations, queueLine } from '../db/schema.js';
+import { contacts, conversations, queueLine } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { lockedConversationColumns, queueOutboundMessage } from '../messages/outbound.js';
 import type { RoutingDeps } from './assign-conversations.js';
 import { primaryLanguage } from './agent-profiles.js';
 import type { RoutingSettings } from './routing-settings.js';
-
-const qb = new QueryBuilder();
 
 /** What a wait estimate is made of: recent handling times and the seats serving the queue. */
 interface WaitMeasure {
@@ -19,26 +16,15 @@ interface WaitMeasure {
   seats: { teamIds: string[]; capacity: number }[];
 }
 
-const recentHandling = qb
-  .select({ seconds: sql<number>`extract(epoch from ${conversationAssignments.endedAt} - ${conversationAssignments.assignedAt})`.as('seconds') })
-  .from(conversationAssignments)
-  .where(and(isNotNull(conversationAssignments.endedAt), eq(conversationAssignments.endReason, 'resolved')))
-  .orderBy(sql`${conversationAssignments.endedAt} desc`)
-  .limit(200)
-  .as('recent');
-
 /**
  * The wait measure as one value. It does not depend on the row it is read with, so PostgreSQL
- * computes it once per statement, and only when a row is returned.
+ * computes it once per statement, and only when a row is returned. Plain SQL text: it has no
+ * parameters, and the query builder would assemble it anew for every notice.
  */
-const waitMeasure = sql<WaitMeasure>`(${qb
-  .select({
-    measure: sql`jsonb_build_object('mean', avg(${recentHandling.seconds}), 'n', count(*), 'seats', (${qb
-      .select({ seats: sql`coalesce(jsonb_agg(jsonb_build_object('teamIds', ${agentProfiles.teamIds}, 'capacity', ${agentProfiles.capacity})), '[]')` })
-      .from(agentProfiles)
-      .where(inArray(agentProfiles.presence, ['online', 'busy']))}))`,
-  })
-  .from(recentHandling)})`;
+const waitMeasure = sql<WaitMeasure>`(select jsonb_build_object('mean', avg(recent.seconds), 'n', count(*), 'seats',
+    (select coalesce(jsonb_agg(jsonb_build_object('teamIds', p.team_ids, 'capacity', p.capacity)), '[]') from agent_profiles p where p.presence in ('online', 'busy')))
+  from (select extract(epoch from a.ended_at - a.assigned_at) as seconds from conversation_assignments a
+    where a.ended_at is not null and a.end_reason = 'resolved' order by a.ended_at desc limit 200) recent)`;
 
 /**
  * Every waiting conversation with its place in line (1 = next). Each team has its own line,

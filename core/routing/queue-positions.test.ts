@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../db/client.js';
-import { contacts, conversations, teams } from '../db/schema.js';
+import { agentProfiles, contacts, conversationAssignments, conversations, teams, users } from '../db/schema.js';
 import { createTestDatabase } from '../../test/support/databases.js';
 import { queuePositions } from './queue-notices.js';
 
@@ -46,5 +46,32 @@ describe('places in the waiting queue', () => {
     expect(await queuePositions(db, { only: [one.id] })).toEqual([one]);
     // The wait measure rides along when asked for: no resolved conversations and no seats yet.
     expect(await queuePositions(db, { only: [one.id], measureWait: true })).toEqual([{ ...one, waitMeasure: { mean: null, n: 0, seats: [] } }]);
+  });
+
+  it('read with the wait measure: recent handling times and the seats of agents at work', async () => {
+    const { db } = database;
+    const [agent] = await db.insert(users).values({ email: 'measured@bank.test', name: 'Measured', role: 'agent' }).returning({ id: users.id });
+    const [away] = await db.insert(users).values({ email: 'away@bank.test', name: 'Away', role: 'agent' }).returning({ id: users.id });
+    const [team] = await db.insert(teams).values({ name: 'measured' }).returning({ id: teams.id });
+    await db.insert(agentProfiles).values([
+      { userId: agent!.id, presence: 'busy', capacity: 3, teamIds: [team!.id] },
+      { userId: away!.id, presence: 'away', capacity: 4 },
+    ]);
+    const [contact] = await db.insert(contacts).values({ name: 'served before' }).returning({ id: contacts.id });
+    const [served] = await db.insert(conversations).values({ contactId: contact!.id, status: 'resolved' }).returning({ id: conversations.id });
+    const start = Date.parse('2026-11-22T08:00:00Z');
+    await db.insert(conversationAssignments).values(
+      Array.from({ length: 12 }, (_, i) => ({
+        conversationId: served!.id,
+        agentId: agent!.id,
+        reason: 'queue',
+        assignedAt: new Date(start + i * 600_000),
+        // Ten resolved in 2 and 4 minutes alternately; two transferred ones do not count.
+        endedAt: new Date(start + i * 600_000 + (i < 10 ? (i % 2 ? 240_000 : 120_000) : 30_000)),
+        endReason: i < 10 ? 'resolved' : 'transferred',
+      })),
+    );
+    const [waiting] = await queuePositions(db, { measureWait: true });
+    expect(waiting!.waitMeasure).toEqual({ mean: 180, n: 10, seats: [{ teamIds: [team!.id], capacity: 3 }] });
   });
 });
