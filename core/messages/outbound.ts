@@ -1,12 +1,12 @@
-import { and, desc, eq, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
-import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, desc, eq, inArray, lt, max, or, sql } from 'drizzle-orm';
+import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import { currentConsent, recordConsentChange } from '../consents/consents.js';
-import type { Db } from '../db/client.js';
-import { attachments, channels, contactIdentities, conversations, messages, suppressions, type ContentKind } from '../db/schema.js';
+import { queryRows, type Db } from '../db/client.js';
+import { attachments, channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -259,17 +259,7 @@ export type DeliveryOutcome =
  * message `sending`, which the sweeper turns into `unknown`: it is never re-sent blindly.
  */
 export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: string): Promise<DeliveryOutcome> {
-  const [message] = await deps.db
-    .update(messages)
-    .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(messages.id, messageId),
-        eq(messages.status, 'queued'),
-        or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
-      ),
-    )
-    .returning({ ...sendingColumns, ...deliveryContext });
+  const message = await claimForSending(deps.db, messageId);
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
@@ -319,52 +309,37 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   }
 }
 
-/** What sending reads of the claimed message itself. */
-const sendingColumns = {
-  id: messages.id,
-  conversationId: messages.conversationId,
-  contactId: messages.contactId,
-  channelId: messages.channelId,
-  contentKind: messages.contentKind,
-  text: messages.text,
-  payload: messages.payload,
-  attempts: messages.attempts,
-};
-
-/** Earlier messages of the claimed one's conversation, told apart from it in the claim. */
-const earlier = alias(messages, 'earlier');
+/** A message claimed for sending, with what sending needs besides it. */
+interface ClaimedMessage extends Pick<MessageRow, 'id' | 'conversationId' | 'contactId' | 'channelId' | 'contentKind' | 'text' | 'payload' | 'attempts'> {
+  recipient: Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null;
+  suppressedCode: string | null;
+  inReplyTo: { providerMessageId: string | null; payload: Record<string, unknown> } | null;
+  hasAttachments: boolean;
+}
 
 /**
- * What sending needs besides the message, read by the claim itself so a delivery costs two
- * statements (claim, outcome) when there is nothing more to fetch: the recipient, its
- * suppression, the customer message it follows (channels that thread replies need its provider
- * id), and whether attachments are to be read.
+ * Claims a due queued message (`queued → sending`) and reads, in the same statement, what sending
+ * needs besides it, so a delivery costs two statements (claim, outcome) when there is nothing
+ * more to fetch: the recipient, its suppression, the customer message it follows (channels that
+ * thread replies need its provider id), and whether attachments are to be read. Written as SQL:
+ * every delivery runs it, and the query builder took longer to assemble it than to run it.
  */
-const deliveryContext = {
-  recipient: sql<Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null>`(${qb
-    .select({ recipient: sql`jsonb_build_object('kind', ${contactIdentities.kind}, 'value', ${contactIdentities.value})` })
-    .from(contactIdentities)
-    .where(eq(contactIdentities.id, messages.identityId))})`,
-  suppressedCode: sql<string | null>`(${qb
-    .select({ code: suppressions.code })
-    .from(suppressions)
-    .where(and(eq(suppressions.channelId, messages.channelId), eq(suppressions.identityId, messages.identityId)))})`,
-  inReplyTo: sql<{ providerMessageId: string | null; payload: Record<string, unknown> } | null>`(${qb
-    .select({ inReplyTo: sql`jsonb_build_object('providerMessageId', ${earlier.providerMessageId}, 'payload', ${earlier.payload})` })
-    .from(earlier)
-    .where(
-      and(
-        eq(earlier.conversationId, messages.conversationId),
-        eq(earlier.channelId, messages.channelId),
-        eq(earlier.direction, 'inbound'),
-        lt(earlier.seq, messages.seq),
-      ),
-    )
-    .orderBy(desc(earlier.seq))
-    .limit(1)})`,
-  hasAttachments: sql<boolean>`exists (${qb.select({ id: attachments.id }).from(attachments).where(eq(attachments.messageId, messages.id))})`,
-};
-type ClaimedMessage = Pick<MessageRow, keyof typeof sendingColumns> & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
+async function claimForSending(db: Db, messageId: string): Promise<ClaimedMessage | undefined> {
+  const [message] = await queryRows<ClaimedMessage>(
+    db,
+    sql`update messages m set status = 'sending', attempts = m.attempts + 1, updated_at = now()
+      where m.id = ${messageId} and m.status = 'queued' and (m.next_attempt_at is null or m.next_attempt_at <= now())
+      returning m.id, m.conversation_id as "conversationId", m.contact_id as "contactId", m.channel_id as "channelId",
+        m.content_kind as "contentKind", m.text, m.payload, m.attempts,
+        (select jsonb_build_object('kind', i.kind, 'value', i.value) from contact_identities i where i.id = m.identity_id) as recipient,
+        (select s.code from suppressions s where s.channel_id = m.channel_id and s.identity_id = m.identity_id) as "suppressedCode",
+        (select jsonb_build_object('providerMessageId', e.provider_message_id, 'payload', e.payload) from messages e
+          where e.conversation_id = m.conversation_id and e.channel_id = m.channel_id and e.direction = 'inbound' and e.seq < m.seq
+          order by e.seq desc limit 1) as "inReplyTo",
+        exists (select 1 from attachments a where a.message_id = m.id) as "hasAttachments"`,
+  );
+  return message;
+}
 
 async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise<SendResult> {
   const channel = await deps.loadChannel(message.channelId);
