@@ -1,5 +1,4 @@
 import { and, desc, eq, inArray, lt, max, or, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
@@ -26,8 +25,6 @@ export const replyInput = z.object({
 });
 
 type MessageRow = typeof messages.$inferSelect;
-
-const qb = new QueryBuilder();
 
 export interface ReplyDeps {
   db: Db;
@@ -169,20 +166,11 @@ type ChannelForContact = ChannelRow & { lastIdentityId: string | null };
 function channelWithLastIdentity(contactId: string) {
   return {
     ...channelColumns,
-    lastIdentityId: sql<string | null>`(${qb
-      .select({ identityId: messages.identityId })
-      .from(messages)
-      .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
-      .where(
-        and(
-          eq(messages.contactId, contactId),
-          eq(messages.channelId, channels.id),
-          eq(messages.direction, 'inbound'),
-          eq(contactIdentities.contactId, contactId),
-        ),
-      )
-      .orderBy(desc(messages.seq))
-      .limit(1)})`,
+    // SQL text rather than a built subquery: every message queued reads it. (Its outer column is
+    // written out: the builder names columns of a one-table select without their table.)
+    lastIdentityId: sql<string | null>`(select m.identity_id from messages m join contact_identities i on i.id = m.identity_id
+      where m.contact_id = ${contactId} and m.channel_id = channels.id and m.direction = 'inbound' and i.contact_id = ${contactId}
+      order by m.seq desc limit 1)`,
   };
 }
 
