@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../core/db/client.js';
+import type { Database } from '../core/db/client.js';
 import { contacts, conversations } from '../core/db/schema.js';
-import { createTestDatabase } from '../test/support/databases.js';
+import { openTestDatabase } from '../test/support/databases.js';
 import { testRedisUrl, waitFor } from '../test/support/test-hub.js';
 import { createQueueLengthPublisher, routingChannel } from './routing.handler.js';
 
@@ -11,21 +11,19 @@ const prefix = `hub-test-queue-length-${randomBytes(4).toString('hex')}`;
 const redis = new Redis(testRedisUrl);
 const subscriber = new Redis(testRedisUrl);
 const heard: number[] = [];
+let suite: Awaited<ReturnType<typeof openTestDatabase>>;
 let database: Database;
-let drop: () => Promise<void>;
 
 beforeAll(async () => {
-  const created = await createTestDatabase();
-  drop = created.drop;
-  database = await openDatabase({ databaseUrl: created.url, dataDir: '.', poolSize: 2 });
+  suite = await openTestDatabase();
+  database = suite.database;
   subscriber.on('message', (_channel, text: string) => heard.push((JSON.parse(text) as { waiting: number }).waiting));
   await subscriber.subscribe(routingChannel(prefix));
 });
 afterAll(async () => {
   subscriber.disconnect();
   redis.disconnect();
-  await database?.close();
-  await drop?.();
+  await suite?.close();
 });
 
 async function queueOne() {

@@ -1,21 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import { agentProfiles, contacts, conversationAssignments, conversations, teams, users } from '../db/schema.js';
-import { createTestDatabase } from '../../test/support/databases.js';
+import { openTestDatabase } from '../../test/support/databases.js';
 import { queuePositions } from './queue-notices.js';
 
+let suite: Awaited<ReturnType<typeof openTestDatabase>>;
 let database: Database;
-let drop: () => Promise<void>;
 
 beforeAll(async () => {
-  const created = await createTestDatabase();
-  drop = created.drop;
-  database = await openDatabase({ databaseUrl: created.url, dataDir: '.', poolSize: 2 });
+  suite = await openTestDatabase();
+  database = suite.database;
 });
-afterAll(async () => {
-  await database?.close();
-  await drop?.();
-});
+afterAll(() => suite?.close());
 
 describe('places in the waiting queue', () => {
   it('counted for a few conversations, they match the ranking of the whole queue, line by line', async () => {
