@@ -17,7 +17,13 @@ import { closeWithin, startPipelineWorkers } from '../workflows/pipeline.worker.
 import { startDomainEventWorker, type DomainEventHandler } from '../workflows/domain-events.worker.js';
 import { startImapPolling } from '../workflows/imap-poll.worker.js';
 import { createQueues, jobNames, type Queues } from '../workflows/queues.js';
-import { createRoutingHandler, createRoutingSweep, routingWants, type RoutingPublisherDeps } from '../workflows/routing.handler.js';
+import {
+  createQueueLengthPublisher,
+  createRoutingHandler,
+  createRoutingSweep,
+  routingWants,
+  type RoutingPublisherDeps,
+} from '../workflows/routing.handler.js';
 import { ensureRedis } from './redis-supervisor.js';
 import { acceptInboundEvents } from './webhooks.js';
 
@@ -35,6 +41,8 @@ export interface Runtime {
   adapters: typeof adapters;
   /** The knowledge-base index, rebuilt when articles change. */
   kb: KbCache;
+  /** Tells every process's consoles the queue's length after this process changed it. */
+  publishQueueLength: () => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -127,6 +135,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
     channels,
     adapters,
     kb: createKbCache(database.db),
+    publishQueueLength: createQueueLengthPublisher(database.db, redis, config.REDIS_PREFIX),
     async close() {
       await queues.close();
       redis.disconnect();
@@ -160,6 +169,7 @@ export function routingPublisherDeps(runtime: Runtime): RoutingPublisherDeps {
     redis: runtime.redis,
     prefix: runtime.config.REDIS_PREFIX,
     events: runtime.events,
+    publishQueueLength: runtime.publishQueueLength,
   };
 }
 

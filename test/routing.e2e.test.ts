@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordHandover } from '../core/routing/routing-actions.js';
+import { markHandedOver } from '../core/routing/routing-actions.js';
 import { createAgent, openAgentFeed, type TestAgent } from './support/test-agents.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
@@ -212,7 +212,7 @@ describe('routing end to end', () => {
     const lost = await customerWrites('+8613800000011', 'I need help with my card');
     await hub.runtime.database.query(sql`update contacts set language = 'en-GB' where id = (select contact_id from conversations where id = ${lost})`);
     // The bot marks the handover in its transaction, but the event never reaches routing.
-    await hub.runtime.database.db.transaction((tx) => recordHandover(tx, { conversationId: lost, priority: 1, reason: 'customer_asked' }));
+    await markHandedOver(hub.runtime.database.db, { conversationId: lost, priority: 1 });
 
     await waitFor(async () => (await conversation(lost)).routingStatus === 'queued', 15_000, 'the sweeper to queue the lost handover');
     const joined = await waitFor(async () => callbacksFor(lost).find((b) => b.payload?.queueNotice), 10_000, 'first notice');

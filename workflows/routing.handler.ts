@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Db } from '../core/db/client.js';
 import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
 import { countWaiting, type RoutingDeps, type RoutingOutcome } from '../core/routing/assign-conversations.js';
 import { handOverConversation, sweepRouting } from '../core/routing/routing-actions.js';
@@ -13,6 +14,40 @@ export interface RoutingPublisherDeps {
   redis: Redis;
   prefix: string;
   events: DomainEventPublisher;
+  /** This process's publisher of the queue's length (createQueueLengthPublisher). */
+  publishQueueLength: () => Promise<void>;
+}
+
+/**
+ * Publishes the queue's length after this process changed the queue. Busy routing changes it
+ * many times a second and every count is a statement, so at most one count runs at a time:
+ * changes made while one runs share a single count after it, and the last number published is
+ * always counted after the last change. The returned promise settles once a count taken after
+ * the call is published. Each process counts after its own changes.
+ */
+export function createQueueLengthPublisher(db: Db, redis: Redis, prefix: string): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  const start = () => {
+    running = (async () => {
+      await redis.publish(routingChannel(prefix), JSON.stringify({ type: 'queue.changed', waiting: await countWaiting(db) }));
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  return () => {
+    if (next) return next;
+    if (!running) return start();
+    // The running count may have been taken before the caller's change.
+    next = running
+      .catch(() => undefined)
+      .then(() => {
+        next = undefined;
+        return start();
+      });
+    return next;
+  };
 }
 
 /**
@@ -25,9 +60,7 @@ export async function publishRoutingOutcome(deps: RoutingPublisherDeps, outcome:
   for (const notice of outcome.notices) {
     if (notice.type !== 'queue.changed') await deps.redis.publish(channel, JSON.stringify(notice));
   }
-  if (outcome.notices.some((n) => n.type === 'queue.changed')) {
-    await deps.redis.publish(channel, JSON.stringify({ type: 'queue.changed', waiting: await countWaiting(deps.routing.db) }));
-  }
+  if (outcome.notices.some((n) => n.type === 'queue.changed')) await deps.publishQueueLength();
 }
 
 /** Takes handed-over conversations into routing. */

@@ -1,12 +1,11 @@
 import { and, desc, eq, isNull, isNotNull, lt, or, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
 import type { AdapterRegistry } from '../channels/contract.js';
-import type { Db } from '../db/client.js';
-import { botSessions, botSettings, channels, conversations, messages } from '../db/schema.js';
+import { queryRows, type Db } from '../db/client.js';
+import { botSessions, channels, conversations, messages, type ContentKind } from '../db/schema.js';
 import { HubError, notFound } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
-import { recordHandover } from '../routing/routing-actions.js';
+import { markHandedOver } from '../routing/routing-actions.js';
 import { composeAnswer, decideBotAction, type BotDecision } from './bot-decision.js';
 import { resolveBotSettings, type BotSettings } from './bot-settings.js';
 import type { KbCache, KbSnapshot } from './kb-articles.js';
@@ -82,38 +81,46 @@ export async function runBotTurn(deps: BotDeps, trigger: BotTrigger): Promise<Do
   });
 }
 
-/** Earlier bot replies, told apart from the customer message in the same read. */
-const answers = alias(messages, 'answers');
+interface TurnContextRow extends Record<string, unknown> {
+  botEnabled: boolean | null;
+  botSettings: Record<string, unknown> | null;
+  channelType: string | null;
+  handedOver: boolean;
+  announced: boolean;
+  answered: boolean;
+  messageId: string | null;
+  text: string | null;
+  contentKind: ContentKind | null;
+  direction: 'inbound' | 'outbound' | null;
+}
 
 /**
  * What a turn needs before taking the session's lock, in one read: the channel's bot settings,
  * the customer message, and whether the turn can be skipped. Most customer messages arrive after
  * the handover was announced, when the bot has nothing to say or announce; a message the bot did
- * answer (before the handover) still takes the full turn, which re-announces its reply.
+ * answer (before the handover) still takes the full turn, which re-announces its reply. Every
+ * event of a conversation runs this read, so it is written as SQL rather than built per call.
  */
 async function readTurnContext(db: Db, trigger: BotTrigger) {
-  const [row] = await db
-    .select({
-      stored: { enabled: botSettings.enabled, settings: botSettings.settings },
-      channelType: channels.type,
-      sessionState: botSessions.state,
-      announcedAt: botSessions.announcedAt,
-      message: { id: messages.id, text: messages.text, contentKind: messages.contentKind, direction: messages.direction },
-      answered: trigger.messageId
-        ? sql<boolean>`exists (${db.select({ id: answers.id }).from(answers).where(eq(answers.idempotencyKey, `bot:${trigger.messageId}`))})`
-        : sql<boolean>`false`,
-    })
-    .from(conversations)
-    .leftJoin(channels, eq(channels.id, trigger.channelId))
-    .leftJoin(botSettings, eq(botSettings.channelId, trigger.channelId))
-    .leftJoin(botSessions, eq(botSessions.conversationId, conversations.id))
-    .leftJoin(messages, trigger.messageId ? eq(messages.id, trigger.messageId) : sql`false`)
-    .where(eq(conversations.id, trigger.conversationId));
+  const [row] = await queryRows<TurnContextRow>(
+    db,
+    sql`select bs.enabled as "botEnabled", bs.settings as "botSettings", ch.type as "channelType",
+        coalesce(s.state = 'handed_over', false) as "handedOver", s.announced_at is not null as announced,
+        ${trigger.messageId ? sql`exists (select 1 from messages a where a.idempotency_key = ${`bot:${trigger.messageId}`})` : sql`false`} as answered,
+        m.id as "messageId", m.text, m.content_kind as "contentKind", m.direction
+      from conversations c
+      left join channels ch on ch.id = ${trigger.channelId}
+      left join bot_settings bs on bs.channel_id = ${trigger.channelId}
+      left join bot_sessions s on s.conversation_id = c.id
+      left join messages m on m.id = ${trigger.messageId ?? null}
+      where c.id = ${trigger.conversationId}`,
+  );
   if (!row) throw notFound('conversation', trigger.conversationId);
-  const silent = Boolean(trigger.messageId) && row.sessionState === 'handed_over' && row.announcedAt !== null && !row.answered;
-  return { silent, settings: resolveBotSettings(row.stored ?? undefined), channelType: row.channelType, message: row.message ?? undefined };
+  const silent = Boolean(trigger.messageId) && row.handedOver && row.announced && !row.answered;
+  const stored = row.botEnabled === null ? undefined : { enabled: row.botEnabled, settings: row.botSettings ?? {} };
+  const message = row.messageId ? { id: row.messageId, text: row.text, contentKind: row.contentKind!, direction: row.direction! } : undefined;
+  return { silent, settings: resolveBotSettings(stored), channelType: row.channelType, message };
 }
-
 
 type MessageRow = typeof messages.$inferSelect;
 interface TurnResult {
@@ -183,8 +190,12 @@ async function applyDecision(
       return { reply: await reply(settings.fallbackText, { kind: 'fallback', failures: decision.failures }) };
     case 'handover': {
       // The session was not handed over before (the decision is silent then), so nobody has
-      // claimed its announcement: this turn claims it in the same statement.
+      // claimed its announcement: this turn claims it in the same statement. The conversation is
+      // marked as handed over in that statement too, so routing's sweeper finds it even if the
+      // announcement is lost; the bot announces it.
+      const marked = tx.$with('marked').as(markHandedOver(tx, { conversationId: trigger.conversationId, priority: decision.priority }));
       await tx
+        .with(marked)
         .update(botSessions)
         .set({
           state: 'handed_over',
@@ -196,9 +207,6 @@ async function applyDecision(
           updatedAt: sql`now()`,
         })
         .where(eq(botSessions.conversationId, trigger.conversationId));
-      // Marks the handover on the conversation too (never lowering a priority already raised), so
-      // routing's sweeper finds it even if the announcement below is lost; the bot announces it.
-      await recordHandover(tx, { conversationId: trigger.conversationId, priority: decision.priority, reason: decision.reason });
       const handover = { priority: decision.priority, reason: decision.reason };
       return decision.notify ? { reply: await reply(settings.handoverText, { kind: 'handover', reason: decision.reason }), handover } : { handover };
     }

@@ -1,12 +1,11 @@
-import { and, desc, eq, getTableColumns, inArray, isNull, lt, lte, max, or, sql } from 'drizzle-orm';
-import { alias, QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, desc, eq, inArray, lt, max, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { readAttachment } from '../attachments/attachment-store.js';
 import type { LoadedChannel } from '../channels/channel-service.js';
 import type { ChannelType, AdapterRegistry, SendResult } from '../channels/contract.js';
 import { currentConsent, recordConsentChange } from '../consents/consents.js';
-import type { Db } from '../db/client.js';
-import { attachments, channels, contactIdentities, conversations, messages, suppressions, type ContentKind } from '../db/schema.js';
+import { queryRows, type Db } from '../db/client.js';
+import { attachments, channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -26,8 +25,6 @@ export const replyInput = z.object({
 });
 
 type MessageRow = typeof messages.$inferSelect;
-
-const qb = new QueryBuilder();
 
 export interface ReplyDeps {
   db: Db;
@@ -82,22 +79,23 @@ export interface OutboundDraft {
   idempotencyKey?: string | undefined;
 }
 
+/** What queueing a message reads of its conversation while holding the row's lock. */
+export const lockedConversationColumns = { contactId: conversations.contactId, lastChannelId: conversations.lastChannelId };
+export type LockedConversation = Pick<typeof conversations.$inferSelect, keyof typeof lockedConversationColumns>;
+
 /**
  * Appends a `queued` outbound message inside the caller's transaction (agent reply, bot answer,
  * queue-position notice, campaign). The caller enqueues `outbound.deliver` after commit; if that
  * enqueue is lost, the sweeper sends it. Returns the existing row when the key was used already.
+ * A caller that already locked the conversation's row in this transaction passes what it read
+ * of it (`lockedConversationColumns`), sparing a second lock and read.
  */
-export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, draft: OutboundDraft): Promise<MessageRow> {
+export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, draft: OutboundDraft, locked?: LockedConversation): Promise<MessageRow> {
   if (draft.idempotencyKey) {
     const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, draft.idempotencyKey));
     if (previous) return previous;
   }
-  const [conversation] = await tx
-    .select()
-    .from(conversations)
-    .where(eq(conversations.id, draft.conversationId))
-    .for('update');
-  if (!conversation) throw notFound('conversation', draft.conversationId);
+  const conversation = locked ?? (await lockConversation(tx, draft.conversationId));
   const channelId = draft.channelId ?? conversation.lastChannelId;
   if (!channelId) throw badRequest('the conversation has no channel to reply on; pass channelId');
   const [channel] = await tx.select(channelWithLastIdentity(conversation.contactId)).from(channels).where(eq(channels.id, channelId));
@@ -108,13 +106,13 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
 
   // The conversation's last-message time moves in the same statement as the insert.
   const touched = tx.$with('touched').as(
-    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, conversation.id)).returning({ id: conversations.id }),
+    tx.update(conversations).set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` }).where(eq(conversations.id, draft.conversationId)).returning({ id: conversations.id }),
   );
   const [message] = await tx
     .with(touched)
     .insert(messages)
     .values({
-      conversationId: conversation.id,
+      conversationId: draft.conversationId,
       contactId: conversation.contactId,
       channelId,
       identityId,
@@ -129,6 +127,12 @@ export async function queueOutboundMessage(tx: Db, adapters: AdapterRegistry, dr
     })
     .returning();
   return message!;
+}
+
+async function lockConversation(tx: Db, id: string): Promise<LockedConversation> {
+  const [conversation] = await tx.select(lockedConversationColumns).from(conversations).where(eq(conversations.id, id)).for('update');
+  if (!conversation) throw notFound('conversation', id);
+  return conversation;
 }
 
 /** Refuses a message the channel would not deliver now (e.g. outside WeChat's 48-hour window). */
@@ -149,31 +153,24 @@ async function checkReachable(
   if (!verdict.ok) throw new HubError(409, 'channel_window_closed', verdict.reason);
 }
 
-type ChannelRow = typeof channels.$inferSelect;
+/** What choosing a recipient on a channel needs of it (not its config and secrets). */
+const channelColumns = { id: channels.id, type: channels.type, name: channels.name, enabled: channels.enabled };
+type ChannelRow = Pick<typeof channels.$inferSelect, keyof typeof channelColumns>;
 /** A channel with the identity the contact last wrote from on it, if any. */
 type ChannelForContact = ChannelRow & { lastIdentityId: string | null };
 
 /**
- * Selects a channel's columns and the identity the contact last wrote from on it, so the
- * recipient is usually known from the channel's own read.
+ * Selects what choosing a recipient needs of a channel, and the identity the contact last wrote
+ * from on it, so the recipient is usually known from the channel's own read.
  */
 function channelWithLastIdentity(contactId: string) {
   return {
-    ...getTableColumns(channels),
-    lastIdentityId: sql<string | null>`(${qb
-      .select({ identityId: messages.identityId })
-      .from(messages)
-      .innerJoin(contactIdentities, eq(contactIdentities.id, messages.identityId))
-      .where(
-        and(
-          eq(messages.contactId, contactId),
-          eq(messages.channelId, channels.id),
-          eq(messages.direction, 'inbound'),
-          eq(contactIdentities.contactId, contactId),
-        ),
-      )
-      .orderBy(desc(messages.seq))
-      .limit(1)})`,
+    ...channelColumns,
+    // SQL text rather than a built subquery: every message queued reads it. (Its outer column is
+    // written out: the builder names columns of a one-table select without their table.)
+    lastIdentityId: sql<string | null>`(select m.identity_id from messages m join contact_identities i on i.id = m.identity_id
+      where m.contact_id = ${contactId} and m.channel_id = channels.id and m.direction = 'inbound' and i.contact_id = ${contactId}
+      order by m.seq desc limit 1)`,
   };
 }
 
@@ -250,17 +247,7 @@ export type DeliveryOutcome =
  * message `sending`, which the sweeper turns into `unknown`: it is never re-sent blindly.
  */
 export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: string): Promise<DeliveryOutcome> {
-  const [message] = await deps.db
-    .update(messages)
-    .set({ status: 'sending', attempts: sql`${messages.attempts} + 1`, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(messages.id, messageId),
-        eq(messages.status, 'queued'),
-        or(isNull(messages.nextAttemptAt), lte(messages.nextAttemptAt, sql`now()`)),
-      ),
-    )
-    .returning({ ...getTableColumns(messages), ...deliveryContext });
+  const message = await claimForSending(deps.db, messageId);
   if (!message) return { result: 'skipped', reason: 'not queued or not due' };
 
   const result = await attemptSend(deps, message);
@@ -310,40 +297,37 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
   }
 }
 
-/** Earlier messages of the claimed one's conversation, told apart from it in the claim. */
-const earlier = alias(messages, 'earlier');
+/** A message claimed for sending, with what sending needs besides it. */
+interface ClaimedMessage extends Pick<MessageRow, 'id' | 'conversationId' | 'contactId' | 'channelId' | 'contentKind' | 'text' | 'payload' | 'attempts'> {
+  recipient: Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null;
+  suppressedCode: string | null;
+  inReplyTo: { providerMessageId: string | null; payload: Record<string, unknown> } | null;
+  hasAttachments: boolean;
+}
 
 /**
- * What sending needs besides the message, read by the claim itself so a delivery costs two
- * statements (claim, outcome) when there is nothing more to fetch: the recipient, its
- * suppression, the customer message it follows (channels that thread replies need its provider
- * id), and whether attachments are to be read.
+ * Claims a due queued message (`queued → sending`) and reads, in the same statement, what sending
+ * needs besides it, so a delivery costs two statements (claim, outcome) when there is nothing
+ * more to fetch: the recipient, its suppression, the customer message it follows (channels that
+ * thread replies need its provider id), and whether attachments are to be read. Written as SQL:
+ * every delivery runs it, and the query builder took longer to assemble it than to run it.
  */
-const deliveryContext = {
-  recipient: sql<Pick<typeof contactIdentities.$inferSelect, 'kind' | 'value'> | null>`(${qb
-    .select({ recipient: sql`jsonb_build_object('kind', ${contactIdentities.kind}, 'value', ${contactIdentities.value})` })
-    .from(contactIdentities)
-    .where(eq(contactIdentities.id, messages.identityId))})`,
-  suppressedCode: sql<string | null>`(${qb
-    .select({ code: suppressions.code })
-    .from(suppressions)
-    .where(and(eq(suppressions.channelId, messages.channelId), eq(suppressions.identityId, messages.identityId)))})`,
-  inReplyTo: sql<{ providerMessageId: string | null; payload: Record<string, unknown> } | null>`(${qb
-    .select({ inReplyTo: sql`jsonb_build_object('providerMessageId', ${earlier.providerMessageId}, 'payload', ${earlier.payload})` })
-    .from(earlier)
-    .where(
-      and(
-        eq(earlier.conversationId, messages.conversationId),
-        eq(earlier.channelId, messages.channelId),
-        eq(earlier.direction, 'inbound'),
-        lt(earlier.seq, messages.seq),
-      ),
-    )
-    .orderBy(desc(earlier.seq))
-    .limit(1)})`,
-  hasAttachments: sql<boolean>`exists (${qb.select({ id: attachments.id }).from(attachments).where(eq(attachments.messageId, messages.id))})`,
-};
-type ClaimedMessage = MessageRow & { [K in keyof typeof deliveryContext]: (typeof deliveryContext)[K]['_']['type'] };
+async function claimForSending(db: Db, messageId: string): Promise<ClaimedMessage | undefined> {
+  const [message] = await queryRows<ClaimedMessage>(
+    db,
+    sql`update messages m set status = 'sending', attempts = m.attempts + 1, updated_at = now()
+      where m.id = ${messageId} and m.status = 'queued' and (m.next_attempt_at is null or m.next_attempt_at <= now())
+      returning m.id, m.conversation_id as "conversationId", m.contact_id as "contactId", m.channel_id as "channelId",
+        m.content_kind as "contentKind", m.text, m.payload, m.attempts,
+        (select jsonb_build_object('kind', i.kind, 'value', i.value) from contact_identities i where i.id = m.identity_id) as recipient,
+        (select s.code from suppressions s where s.channel_id = m.channel_id and s.identity_id = m.identity_id) as "suppressedCode",
+        (select jsonb_build_object('providerMessageId', e.provider_message_id, 'payload', e.payload) from messages e
+          where e.conversation_id = m.conversation_id and e.channel_id = m.channel_id and e.direction = 'inbound' and e.seq < m.seq
+          order by e.seq desc limit 1) as "inReplyTo",
+        exists (select 1 from attachments a where a.message_id = m.id) as "hasAttachments"`,
+  );
+  return message;
+}
 
 async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise<SendResult> {
   const channel = await deps.loadChannel(message.channelId);

@@ -231,12 +231,15 @@ export async function pullForAgent(db: Db, agentId: string): Promise<RoutingNoti
   return notices;
 }
 
+/** An agent routing may give one more conversation to, on some channel. */
+export const onlineWithRoom = and(eq(agentProfiles.presence, 'online'), lt(agentProfiles.activeCount, agentProfiles.capacity))!;
+
 /** Online agents with spare capacity, least loaded first: the sweeper offers them the queue. */
 export async function agentsWithRoom(db: Db): Promise<string[]> {
   const rows = await db
     .select({ userId: agentProfiles.userId })
     .from(agentProfiles)
-    .where(and(eq(agentProfiles.presence, 'online'), lt(agentProfiles.activeCount, agentProfiles.capacity)))
+    .where(onlineWithRoom)
     .orderBy(sql`${agentProfiles.activeCount}::float / ${agentProfiles.capacity}`);
   return rows.map((r) => r.userId);
 }

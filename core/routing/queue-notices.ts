@@ -1,24 +1,41 @@
-import { and, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { agentProfiles, contacts, conversationAssignments, conversations, queueLine } from '../db/schema.js';
+import { contacts, conversations, queueLine } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
-import { queueOutboundMessage } from '../messages/outbound.js';
+import { lockedConversationColumns, queueOutboundMessage } from '../messages/outbound.js';
 import type { RoutingDeps } from './assign-conversations.js';
 import { primaryLanguage } from './agent-profiles.js';
 import type { RoutingSettings } from './routing-settings.js';
 
-const qb = new QueryBuilder();
+/** What a wait estimate is made of: recent handling times and the seats serving the queue. */
+interface WaitMeasure {
+  /** Mean seconds the last resolved assignments (up to 200) took, null before there are any. */
+  mean: number | null;
+  n: number;
+  seats: { teamIds: string[]; capacity: number }[];
+}
+
+/**
+ * The wait measure as one value. It does not depend on the row it is read with, so PostgreSQL
+ * computes it once per statement, and only when a row is returned. Plain SQL text: it has no
+ * parameters, and the query builder would assemble it anew for every notice.
+ */
+const waitMeasure = sql<WaitMeasure>`(select jsonb_build_object('mean', avg(recent.seconds), 'n', count(*), 'seats',
+    (select coalesce(jsonb_agg(jsonb_build_object('teamIds', p.team_ids, 'capacity', p.capacity)), '[]') from agent_profiles p where p.presence in ('online', 'busy')))
+  from (select extract(epoch from a.ended_at - a.assigned_at) as seconds from conversation_assignments a
+    where a.ended_at is not null and a.end_reason = 'resolved' order by a.ended_at desc limit 200) recent)`;
 
 /**
  * Every waiting conversation with its place in line (1 = next). Each team has its own line,
  * ordered by priority and then by how long the conversation has waited. `only` limits the rows
  * returned (not the ranking) to some conversations: their places are counted in the line's
  * index instead of ranking the whole queue, which a queue of thousands makes slow. Both ways
- * must order alike: priority descending, then queued_at, then id.
+ * must order alike: priority descending, then queued_at, then id. `measureWait` reads the wait
+ * measure along with each row (null otherwise), saving notices a statement.
  */
-export async function queuePositions(db: Db, teamId?: string, only?: string[]) {
+export async function queuePositions(db: Db, options: { teamId?: string | undefined; only?: string[] | undefined; measureWait?: boolean } = {}) {
+  const { teamId, only } = options;
   const columns = {
     id: conversations.id,
     teamId: conversations.teamId,
@@ -28,6 +45,7 @@ export async function queuePositions(db: Db, teamId?: string, only?: string[]) {
     language: contacts.language,
     noticePosition: conversations.queueNoticePosition,
     noticeAt: conversations.queueNoticeAt,
+    waitMeasure: (options.measureWait ? waitMeasure : sql<WaitMeasure | null>`null::jsonb`).as('wait_measure'),
   };
   if (only) {
     return db
@@ -64,25 +82,7 @@ export async function queuePositions(db: Db, teamId?: string, only?: string[]) {
  * Minutes until a conversation at `position` is likely served: the measured mean handling time
  * (or the configured default before there is history), shared among the seats serving its line.
  */
-async function waitEstimator(db: Db, settings: RoutingSettings) {
-  const recent = db
-    .select({ seconds: sql<number>`extract(epoch from ${conversationAssignments.endedAt} - ${conversationAssignments.assignedAt})`.as('seconds') })
-    .from(conversationAssignments)
-    .where(and(isNotNull(conversationAssignments.endedAt), eq(conversationAssignments.endReason, 'resolved')))
-    .orderBy(sql`${conversationAssignments.endedAt} desc`)
-    .limit(200)
-    .as('recent');
-  // The seats serving the line ride along with the measurement, in one statement.
-  const [measured] = await db
-    .select({
-      mean: sql<number | null>`avg(${recent.seconds})`.mapWith(Number),
-      n: sql<number>`count(*)::int`,
-      seats: sql<{ teamIds: string[]; capacity: number }[]>`(${qb
-        .select({ seats: sql`coalesce(jsonb_agg(jsonb_build_object('teamIds', ${agentProfiles.teamIds}, 'capacity', ${agentProfiles.capacity})), '[]')` })
-        .from(agentProfiles)
-        .where(inArray(agentProfiles.presence, ['online', 'busy']))})`,
-    })
-    .from(recent);
+function waitEstimator(measured: WaitMeasure | null, settings: RoutingSettings) {
   const handleMinutes = measured && measured.n >= 10 ? measured.mean! / 60 : settings.defaultHandleMinutes;
   const seats = measured?.seats ?? [];
   return (position: number, teamId: string | null) => {
@@ -100,13 +100,13 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
   const notice = settings.queueNotice;
   if (!notice.enabled) return [];
   const now = Date.now();
-  const due = (await queuePositions(deps.db, undefined, only)).filter((row) => {
+  const due = (await queuePositions(deps.db, { only, measureWait: true })).filter((row) => {
     if (row.noticePosition === null) return true;
     const moved = Math.abs(row.position - row.noticePosition) >= notice.minPositionChange;
     return moved && (!row.noticeAt || now - row.noticeAt.getTime() >= notice.minIntervalSeconds * 1000);
   });
   if (!due.length) return [];
-  const estimate = await waitEstimator(deps.db, settings);
+  const estimate = waitEstimator(due[0]!.waitMeasure, settings);
   const events: DomainEvent[] = [];
   for (const row of due) {
     const texts = primaryLanguage(row.language) === 'en' ? notice.texts.en : notice.texts.zh;
@@ -115,20 +115,21 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
       .replaceAll('{ahead}', String(row.position - 1))
       .replaceAll('{minutes}', String(estimate(row.position, row.teamId)));
     const message = await deps.db.transaction(async (tx) => {
-      // Locks the conversation while it still waits and records the notice, in one statement.
-      const [still] = await tx
+      // Locks the conversation while it still waits, records the notice and reads what queueing
+      // the message needs, in one statement.
+      const [locked] = await tx
         .update(conversations)
         .set({ queueNoticePosition: row.position, queueNoticeAt: sql`now()` })
         .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
-        .returning({ id: conversations.id });
-      if (!still) return undefined;
+        .returning(lockedConversationColumns);
+      if (!locked) return undefined;
       try {
-        return await queueOutboundMessage(tx, deps.adapters, {
-          conversationId: row.id,
-          authorKind: 'system',
-          text,
-          payload: { queueNotice: { position: row.position } },
-        });
+        return await queueOutboundMessage(
+          tx,
+          deps.adapters,
+          { conversationId: row.id, authorKind: 'system', text, payload: { queueNotice: { position: row.position } } },
+          locked,
+        );
       } catch (error) {
         // A customer no channel can reach (or a disabled channel) just waits without updates.
         if (error instanceof HubError) return undefined;

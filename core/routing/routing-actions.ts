@@ -1,11 +1,9 @@
-import { and, asc, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
+import { and, eq, gt, inArray, isNull, lt, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
-import type { Db } from '../db/client.js';
-import { agentProfiles, channels, contacts, conversationTransfers, conversations, messages, teams } from '../db/schema.js';
+import { queryRows, type Db } from '../db/client.js';
+import { agentProfiles, contacts, conversationTransfers, conversations, messages, teams } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
-import type { DomainEvent } from '../events.js';
 import type { AuthenticatedUser } from '../users/users.js';
 import { parseInput } from '../validation.js';
 import { presenceInput, primaryLanguage } from './agent-profiles.js';
@@ -16,6 +14,7 @@ import {
   countWaiting,
   emptyOutcome,
   mergeOutcome,
+  onlineWithRoom,
   pullForAgent,
   releaseAssignment,
   routableColumns,
@@ -29,20 +28,31 @@ import { getRoutingSettings, parseRoutingSettings, storedRoutingSettings } from 
 
 type Actor = Pick<AuthenticatedUser, 'id' | 'role'>;
 
-const qb = new QueryBuilder();
-
 /**
- * Marks a conversation as handed over to people, inside the caller's transaction (the bot's), and
- * returns the event to publish after commit. The mark lets the routing sweeper find a handover
- * whose event was lost.
+ * Marks a conversation as handed over to people, never lowering a priority already raised: the
+ * mark lets the routing sweeper find a handover whose event was lost. Returns the statement, so
+ * the bot runs it with its own session's update as one.
  */
-export async function recordHandover(tx: Db, handover: { conversationId: string; priority: number; reason: string }): Promise<DomainEvent[]> {
-  const [row] = await tx
+export function markHandedOver(db: Db, handover: { conversationId: string; priority: number }) {
+  return db
     .update(conversations)
     .set({ handedOverAt: sql`now()`, priority: sql`greatest(${conversations.priority}, ${handover.priority})`, updatedAt: sql`now()` })
     .where(and(eq(conversations.id, handover.conversationId), isNull(conversations.handedOverAt), isNull(conversations.routingStatus)))
     .returning({ id: conversations.id });
-  return row ? [{ type: 'conversation.handover', ...handover }] : [];
+}
+
+/** What a handover reads of the conversation, with its contact, first message, settings and rules. */
+interface HandoverContext extends Record<string, unknown> {
+  status: string;
+  routingStatus: string | null;
+  priority: number;
+  teamId: string | null;
+  contact: Pick<typeof contacts.$inferSelect, 'language' | 'tier' | 'attributes'> | null;
+  channelType: string | null;
+  firstMessage: string | null;
+  settings: Record<string, unknown> | null;
+  rules: { id: string; conditions: unknown; actions: unknown }[];
+  anyoneHasRoom: boolean;
 }
 
 /**
@@ -58,31 +68,21 @@ export async function handOverConversation(
   const placed = await deps.db.transaction(async (tx) => {
     // One statement locks the conversation and reads everything the rules look at, and the rules
     // and settings themselves. Correlated subqueries (not joins) keep the reads right when the
-    // lock had to wait for a concurrent update of the conversation.
-    const [conversation] = await tx
-      .select({
-        id: conversations.id,
-        status: conversations.status,
-        routingStatus: conversations.routingStatus,
-        priority: conversations.priority,
-        teamId: conversations.teamId,
-        contact: sql<Pick<typeof contacts.$inferSelect, 'language' | 'tier' | 'attributes'> | null>`(${qb
-          .select({ contact: sql`jsonb_build_object('language', ${contacts.language}, 'tier', ${contacts.tier}, 'attributes', ${contacts.attributes})` })
-          .from(contacts)
-          .where(eq(contacts.id, conversations.contactId))})`,
-        channelType: sql<string | null>`(${qb.select({ type: channels.type }).from(channels).where(eq(channels.id, conversations.lastChannelId))})`,
-        firstMessage: sql<string | null>`(${qb
-          .select({ text: messages.text })
-          .from(messages)
-          .where(and(eq(messages.conversationId, conversations.id), eq(messages.direction, 'inbound')))
-          .orderBy(asc(messages.seq))
-          .limit(1)})`,
-        settings: storedRoutingSettings(),
-        rules: enabledRulesJson(),
-      })
-      .from(conversations)
-      .where(eq(conversations.id, handover.conversationId))
-      .for('update');
+    // lock had to wait for a concurrent update of the conversation. While nobody has room (a
+    // queue building up), choosing an agent is skipped: an agent who gets room after this read
+    // finds the conversation when pulling from the queue, as one who got it after the choice
+    // would. Written as SQL: every handover runs it, and the query builder took longer to
+    // assemble it than to run it.
+    const [conversation] = await queryRows<HandoverContext>(
+      tx,
+      sql`select c.status, c.routing_status as "routingStatus", c.priority, c.team_id as "teamId",
+          (select jsonb_build_object('language', k.language, 'tier', k.tier, 'attributes', k.attributes) from contacts k where k.id = c.contact_id) as contact,
+          (select ch.type from channels ch where ch.id = c.last_channel_id) as "channelType",
+          (select m.text from messages m where m.conversation_id = c.id and m.direction = 'inbound' order by m.seq limit 1) as "firstMessage",
+          ${storedRoutingSettings} as settings, ${enabledRulesJson} as rules,
+          exists (select 1 from agent_profiles where ${onlineWithRoom}) as "anyoneHasRoom"
+        from conversations c where c.id = ${handover.conversationId} for update of c`,
+    );
     if (!conversation || conversation.status === 'resolved' || conversation.routingStatus) return undefined;
     const settings = parseRoutingSettings(conversation.settings);
     const { contact, channelType } = conversation;
@@ -113,11 +113,11 @@ export async function handOverConversation(
         routingChannelType: channelType,
         updatedAt: sql`now()`,
       })
-      .where(eq(conversations.id, conversation.id))
+      .where(eq(conversations.id, handover.conversationId))
       .returning(routableColumns);
     // Routed while still locked: nobody can take the conversation in between, so it needs no
     // second read and transaction of its own.
-    return { settings, notices: await assignBestAgent(tx, queued!, settings.strategy) };
+    return { settings, notices: conversation.anyoneHasRoom ? await assignBestAgent(tx, queued!, settings.strategy) : [] };
   });
   if (!placed) return emptyOutcome();
   const outcome: RoutingOutcome = { notices: [{ type: 'queue.changed' }, ...placed.notices], events: [] };

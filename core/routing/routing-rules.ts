@@ -1,5 +1,4 @@
 import { asc, eq, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -114,15 +113,12 @@ function isTimeZone(zone: string): boolean {
 
 /**
  * Enabled rules in evaluation order as one JSON array, a subquery for use cases that read them
- * with their other rows in one statement; `parseEnabledRules` turns it into rules.
+ * with their other rows in one statement (plain SQL text, so embedding it costs nothing to
+ * build); `parseEnabledRules` turns it into rules.
  */
-export const enabledRulesJson = () =>
-  sql<{ id: string; conditions: unknown; actions: unknown }[]>`(${new QueryBuilder()
-    .select({
-      rules: sql`coalesce(jsonb_agg(jsonb_build_object('id', ${routingRules.id}, 'conditions', ${routingRules.conditions}, 'actions', ${routingRules.actions}) order by ${routingRules.position}, ${routingRules.createdAt}), '[]')`,
-    })
-    .from(routingRules)
-    .where(eq(routingRules.enabled, true))})`;
+export const enabledRulesJson = sql<{ id: string; conditions: unknown; actions: unknown }[]>`(select
+    coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'conditions', r.conditions, 'actions', r.actions) order by r.position, r.created_at), '[]')
+  from routing_rules r where r.enabled)`;
 
 export function parseEnabledRules(rows: { id: string; conditions: unknown; actions: unknown }[]): EvaluatedRule[] {
   return rows.map((row) => ({ id: row.id, conditions: ruleConditions.parse(row.conditions), actions: ruleActions.parse(row.actions) }));

@@ -1,5 +1,4 @@
 import { eq, sql } from 'drizzle-orm';
-import { QueryBuilder } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -63,9 +62,11 @@ export async function getRoutingSettings(db: Db): Promise<RoutingSettings> {
   return routingSettingsSchema.parse(row?.settings ?? {});
 }
 
-/** The stored settings as a subquery, for use cases that read them with their other rows in one statement. */
-export const storedRoutingSettings = () =>
-  sql<Record<string, unknown> | null>`(${new QueryBuilder().select({ settings: routingSettings.settings }).from(routingSettings).where(eq(routingSettings.id, 1))})`;
+/**
+ * The stored settings as a subquery, for use cases that read them with their other rows in one
+ * statement (plain SQL text, so embedding it costs nothing to build).
+ */
+export const storedRoutingSettings = sql<Record<string, unknown> | null>`(select settings from routing_settings where id = 1)`;
 
 /** Settings read by `storedRoutingSettings`, with their defaults. */
 export const parseRoutingSettings = (stored: Record<string, unknown> | null): RoutingSettings => routingSettingsSchema.parse(stored ?? {});

@@ -183,7 +183,7 @@ const ruleRoutes: ApiRoute[] = [
     query: z.object({ teamId: z.uuid().optional() }),
     responds: { status: 200, description: '{ items: [{ id, teamId, priority, queuedAt, requiredSkills, position }] }' },
     handle: async ({ runtime, query }) => ({
-      items: (await queuePositions(runtime.database.db, query.teamId)).map(({ id, teamId, priority, queuedAt, requiredSkills, position }) => ({
+      items: (await queuePositions(runtime.database.db, { teamId: query.teamId })).map(({ id, teamId, priority, queuedAt, requiredSkills, position }) => ({
         id,
         teamId,
         priority,

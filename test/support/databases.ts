@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
+import { openDatabase, type Database } from '../../core/db/client.js';
 
 /** The server tests create their databases on; any superuser connection will do. */
 export const adminDatabaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -34,5 +35,18 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
     name,
     url: databaseUrl(name),
     drop: () => withAdmin((sql) => sql.unsafe(`drop database if exists ${name} with (force)`)).then(() => undefined),
+  };
+}
+
+/** A suite's own migrated database, opened; `close` closes and drops it. */
+export async function openTestDatabase(): Promise<{ database: Database; close(): Promise<void> }> {
+  const created = await createTestDatabase();
+  const database = await openDatabase({ databaseUrl: created.url, dataDir: '.', poolSize: 2 });
+  return {
+    database,
+    close: async () => {
+      await database.close();
+      await created.drop();
+    },
   };
 }
