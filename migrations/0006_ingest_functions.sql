@@ -63,7 +63,10 @@ END $$;
 -- The contact's unresolved conversation active within the window, on any channel, or a new one;
 -- the channel just used becomes the one replies go out on and joins the channels seen. The
 -- contact row is locked first so two messages of one customer processed at once join one
--- conversation. A contact merged away since its identity was read fails the call, so the retry
+-- conversation. FOR NO KEY UPDATE still excludes a second message and a merge (FOR UPDATE), but
+-- not the key-share lock that inserting any row referencing the contact takes: a transaction
+-- that already locked the conversation and then queues a reply would otherwise deadlock with
+-- this one. A contact merged away since its identity was read fails the call, so the retry
 -- finds the survivor through the moved identity.
 CREATE FUNCTION hub_open_conversation(p_contact_id uuid, p_channel_id uuid, p_window_secs double precision)
 RETURNS TABLE (opened_conversation_id uuid, opened boolean)
@@ -72,7 +75,7 @@ DECLARE
   v_merged_into uuid;
   v_conversation_id uuid;
 BEGIN
-  SELECT c.merged_into_id INTO v_merged_into FROM contacts c WHERE c.id = p_contact_id FOR UPDATE;
+  SELECT c.merged_into_id INTO v_merged_into FROM contacts c WHERE c.id = p_contact_id FOR NO KEY UPDATE;
   IF v_merged_into IS NOT NULL THEN
     RAISE EXCEPTION 'contact % was merged into % meanwhile; retrying', p_contact_id, v_merged_into;
   END IF;

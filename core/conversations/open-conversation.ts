@@ -22,7 +22,8 @@ export async function findThreadConversation(
   channelId: string,
   hint: ThreadHint,
 ): Promise<OpenedConversation | undefined> {
-  await tx.select({ id: contacts.id }).from(contacts).where(eq(contacts.id, contactId)).for('update');
+  // The same lock as hub_open_conversation takes (see there why not FOR UPDATE).
+  await tx.select({ id: contacts.id }).from(contacts).where(eq(contacts.id, contactId)).for('no key update');
   const ids = hint.providerMessageIds.slice(0, 100);
   const referenced = ids.length
     ? await tx
