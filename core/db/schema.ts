@@ -638,6 +638,8 @@ export const conversationAssignments = pgTable(
     uniqueIndex('conversation_assignments_open_key').on(t.conversationId).where(sql`ended_at is null`),
     index('conversation_assignments_agent_idx').on(t.agentId, t.assignedAt),
     index('conversation_assignments_conversation_idx').on(t.conversationId, t.assignedAt),
+    // The queue notices' wait estimate reads the latest resolved assignments on every notice.
+    index('conversation_assignments_resolved_idx').on(t.endedAt.desc().nullsFirst()).where(sql`end_reason = 'resolved'`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX "conversation_assignments_resolved_idx" ON "conversation_assignments" USING btree ("ended_at" DESC NULLS FIRST) WHERE end_reason = 'resolved';
