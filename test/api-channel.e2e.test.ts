@@ -227,6 +227,9 @@ describe('agent replies through the pipeline', () => {
     const first = await hub.api('POST', `/api/v1/conversations/${conversation.id}/messages`, { text: 'once' }, headers);
     const second = await hub.api('POST', `/api/v1/conversations/${conversation.id}/messages`, { text: 'once' }, headers);
     expect(second.body.id).toBe(first.body.id);
+    const changed = await hub.api('POST', `/api/v1/conversations/${conversation.id}/messages`, { text: 'twice?' }, headers);
+    expect(changed.status).toBe(409);
+    expect(changed.body.error).toMatch(/different reply/);
     await waitFor(async () => (await hub.api('GET', `/api/v1/messages/${first.body.id}`)).body.status === 'sent', 10_000, 'sent');
     expect((await messagesOf(conversation.id)).filter((m) => m.direction === 'outbound')).toHaveLength(1);
   });

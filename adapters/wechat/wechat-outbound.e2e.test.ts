@@ -319,6 +319,25 @@ describe('the 48-hour window and template messages', () => {
     expect(sent.providerMessageId).toMatch(/^\d+$/);
   });
 
+  it('a repeated Idempotency-Key sends a template once; the key reused for other variables is a 409', async () => {
+    const { conversationId, openid } = await openConversation();
+    const headers = { 'idempotency-key': 'notice-7' };
+    const variables = { first: '交易提醒', keyword1: '尾号 8848', remark: '如非本人操作请致电 95588' };
+    const first = await hub.api('POST', `/api/v1/conversations/${conversationId}/template-messages`, { template: 'card-blocked', variables }, headers);
+    const again = await hub.api('POST', `/api/v1/conversations/${conversationId}/template-messages`, { template: 'card-blocked', variables }, headers);
+    expect(again.body.id).toBe(first.body.id);
+    const other = await hub.api(
+      'POST',
+      `/api/v1/conversations/${conversationId}/template-messages`,
+      { template: 'card-blocked', variables: { ...variables, keyword1: '尾号 0001' } },
+      headers,
+    );
+    expect(other.status).toBe(409);
+    expect(other.body.error).toMatch(/different template/);
+    await finalStatus(first.body.id, 'sent');
+    expect(sendsTo(openid, TEMPLATE_SEND)).toHaveLength(1);
+  });
+
   it('an unknown template or a missing variable fails with a code saying which', async () => {
     const { conversationId, openid } = await openConversation();
     const unknown = await hub.api('POST', `/api/v1/conversations/${conversationId}/template-messages`, { template: 'no-such', variables: {} });

@@ -33,31 +33,48 @@ export interface ReplyDeps {
 
 /**
  * Queues an agent's reply: the message row is the durable record of the intent to send, written
- * before any job exists. With an idempotency key, a retried request returns the first message.
+ * before any job exists.
  */
 export async function queueAgentReply(
   deps: ReplyDeps,
   params: { conversationId: string; authorId: string; idempotencyKey?: string | undefined; input: unknown },
 ): Promise<{ message: MessageRow; created: boolean }> {
   const input = parseInput(replyInput, params.input);
-  const idempotencyKey = params.idempotencyKey ? `reply:${params.authorId}:${params.idempotencyKey}` : undefined;
+  return queueAgentMessage(
+    deps,
+    { ...params, kind: 'reply' },
+    { channelId: input.channelId, text: input.text, category: input.category },
+    (previous) => previous.text === input.text,
+  );
+}
+
+/**
+ * Queues a message an agent sends (a reply, a template message). With an idempotency key, scoped
+ * to the agent and the kind of message, a retried request returns the first message; the key
+ * reused for another conversation or other content is a 409.
+ */
+export async function queueAgentMessage(
+  deps: ReplyDeps,
+  request: { conversationId: string; authorId: string; idempotencyKey?: string | undefined; kind: string },
+  draft: Omit<OutboundDraft, 'conversationId' | 'authorKind' | 'authorId' | 'idempotencyKey'>,
+  sameContent: (previous: MessageRow) => boolean,
+): Promise<{ message: MessageRow; created: boolean }> {
+  const idempotencyKey = request.idempotencyKey ? `${request.kind}:${request.authorId}:${request.idempotencyKey}` : undefined;
   return deps.db.transaction(async (tx) => {
     if (idempotencyKey) {
       const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, idempotencyKey));
       if (previous) {
-        if (previous.conversationId !== params.conversationId || previous.text !== input.text) {
-          throw conflict('this Idempotency-Key was already used for a different reply');
+        if (previous.conversationId !== request.conversationId || !sameContent(previous)) {
+          throw conflict(`this Idempotency-Key was already used for a different ${request.kind}`);
         }
         return { message: previous, created: false };
       }
     }
     const message = await queueOutboundMessage(tx, deps.adapters, {
-      conversationId: params.conversationId,
-      channelId: input.channelId,
+      ...draft,
+      conversationId: request.conversationId,
       authorKind: 'agent',
-      authorId: params.authorId,
-      text: input.text,
-      category: input.category,
+      authorId: request.authorId,
       idempotencyKey,
     });
     return { message, created: true };

@@ -1,9 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { messages } from '../db/schema.js';
-import { conflict } from '../errors.js';
 import { parseInput } from '../validation.js';
-import { queueOutboundMessage, type ReplyDeps } from './outbound.js';
+import { queueAgentMessage, type ReplyDeps } from './outbound.js';
 
 export const templateMessageInput = z.object({
   /** The name the channel's config gives the template. */
@@ -24,26 +22,11 @@ export async function queueTemplateMessage(
   params: { conversationId: string; authorId: string; idempotencyKey?: string | undefined; input: unknown },
 ) {
   const input = parseInput(templateMessageInput, params.input);
-  const idempotencyKey = params.idempotencyKey ? `template:${params.authorId}:${params.idempotencyKey}` : undefined;
   const template = { name: input.template, variables: input.variables, ...(input.url ? { url: input.url } : {}) };
-  return deps.db.transaction(async (tx) => {
-    if (idempotencyKey) {
-      const [previous] = await tx.select().from(messages).where(eq(messages.idempotencyKey, idempotencyKey));
-      if (previous) {
-        if (previous.conversationId !== params.conversationId) throw conflict('this Idempotency-Key was already used for another conversation');
-        return { message: previous, created: false };
-      }
-    }
-    const message = await queueOutboundMessage(tx, deps.adapters, {
-      conversationId: params.conversationId,
-      channelId: input.channelId,
-      authorKind: 'agent',
-      authorId: params.authorId,
-      contentKind: 'template',
-      text: null,
-      payload: { template },
-      idempotencyKey,
-    });
-    return { message, created: true };
-  });
+  return queueAgentMessage(
+    deps,
+    { ...params, kind: 'template' },
+    { channelId: input.channelId, contentKind: 'template', text: null, payload: { template } },
+    (previous) => isDeepStrictEqual(previous.payload.template, template),
+  );
 }
