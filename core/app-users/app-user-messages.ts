@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
-import { contactIdentities, messages } from '../db/schema.js';
+import { findIdentity } from '../contacts/identity-links.js';
+import { messages } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import { earlierThan } from '../inbound/process-inbound.js';
@@ -21,11 +22,7 @@ export const readReceiptInput = z.object({
 
 /** The contact behind an app user, once the app user has registered a device or written. */
 async function findAppUserContact(db: Db, appUserId: string): Promise<string | undefined> {
-  const [identity] = await db
-    .select({ contactId: contactIdentities.contactId })
-    .from(contactIdentities)
-    .where(and(eq(contactIdentities.kind, 'app_user'), eq(contactIdentities.scope, ''), eq(contactIdentities.value, appUserId)));
-  return identity?.contactId;
+  return (await findIdentity(db, { kind: 'app_user', scope: '', value: appUserId }))?.contactId;
 }
 
 /**
