@@ -162,6 +162,13 @@ describe('the hub as a process', () => {
     }, 20_000, 'the worker to block on the event');
     worker.child.kill('SIGKILL');
     await worker.exited;
+    // The database notices the dead client within its check interval and cancels the statement.
+    await waitFor(async () => {
+      const [row] = await hub.runtime.database.query<{ waiting: number }>(
+        sql`select count(*)::int as waiting from pg_stat_activity where datname = current_database() and application_name = 'hub' and wait_event_type = 'Lock'`,
+      );
+      return row!.waiting === 0;
+    }, 10_000, 'the dead worker\'s statement to be cancelled');
     await reserved`commit`;
     reserved.release();
 

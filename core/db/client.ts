@@ -38,7 +38,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const client = postgres(options.databaseUrl, {
       max: options.poolSize ?? 20,
       onnotice: () => {},
-      connection: { application_name: 'hub' },
+      connection: {
+        application_name: 'hub',
+        // A statement of a process that died (waiting on a lock, say) is cancelled instead of
+        // committing on its own: storing a message is a single statement, and its domain events
+        // are published by the process after it commits.
+        client_connection_check_interval: 1000,
+      },
     });
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const db = drizzle(preparing(client), { schema }) as unknown as Db;
