@@ -22,6 +22,7 @@ describe('configuration', () => {
     [{ OUTBOUND_ALLOW_PRIVATE: 'maybe' }, 'OUTBOUND_ALLOW_PRIVATE'],
     [{ PUBLIC_BASE_URL: 'hub.example.com' }, 'PUBLIC_BASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ SESSION_IDLE_MINUTES: '0' }, 'SESSION_IDLE_MINUTES'],
   ])('rejects %o with one line naming %s', (env, name) => {
     let error: unknown;
     try {

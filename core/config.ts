@@ -45,6 +45,10 @@ const envSchema = z.object({
   /** How often the hub pings agent and widget sockets; one that has not answered the last ping is dropped. */
   SOCKET_PING_INTERVAL_MS: durationMs.default(30_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** A console session unused for this long is over; the user signs in again. */
+  SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected a number of minutes' }).positive('expected a positive number of minutes').default(30),
+  /** A console session ends this long after sign-in, however busy. */
+  SESSION_MAX_HOURS: z.coerce.number({ error: 'expected a number of hours' }).positive('expected a positive number of hours').default(12),
   /** The built-in SMTP listener for email channels; off when unset. */
   SMTP_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).optional(),
   SMTP_HOST: z.string().min(1).default('0.0.0.0'),

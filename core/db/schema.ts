@@ -91,6 +91,7 @@ export const users = pgTable(
     passwordHash: text('password_hash'),
     role: text('role', { enum: userRoles }).notNull(),
     disabled: boolean('disabled').notNull().default(false),
+    lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -112,6 +113,32 @@ export const apiTokens = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('api_tokens_token_hash_key').on(t.tokenHash)],
+);
+
+/**
+ * Console sign-in sessions. The browser holds the token in a cookie; only its SHA-256 is kept.
+ * A session ends at `expires_at` (the absolute lifetime), when idle for longer than the
+ * configured time since `last_seen_at`, or when revoked.
+ */
+export const userSessions = pgTable(
+  'user_sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [
+    uniqueIndex('user_sessions_token_hash_key').on(t.tokenHash),
+    index('user_sessions_user_idx').on(t.userId).where(sql`revoked_at is null`),
+  ],
 );
 
 export const channels = pgTable(
