@@ -8,6 +8,7 @@ import { authenticateToken, type AuthenticatedUser } from '../core/users/users.j
 import { describeZodError } from '../core/validation.js';
 import { accessLog } from './access-log.js';
 import { buildOpenApi } from './api/openapi.js';
+import { mountConsole } from './console.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import { createAppApi } from './app-api.js';
@@ -17,7 +18,6 @@ import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-const adminPage = new URL('../admin/index.html', import.meta.url);
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -113,9 +113,7 @@ export function createApp(runtime: Runtime) {
 
   app.use(createWidgetRouter(widgetDeps(runtime)));
 
-  app.get('/', (_req, res) => {
-    res.sendFile(adminPage.pathname);
-  });
+  mountConsole(app);
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: `nothing at ${req.method} ${req.path}`, code: 'not_found' });

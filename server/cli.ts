@@ -8,6 +8,7 @@ import { startHttpServer } from './http-server.js';
 import { RedisUnavailableError } from './redis-supervisor.js';
 import { createLogger, createRuntime, startWorkers } from './runtime.js';
 import { startSmtpIntake } from './smtp-intake.js';
+import { ensureConsoleBuilt } from './console-build.js';
 
 const usage = `usage: hub <command>
 
@@ -96,6 +97,8 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   switch (command) {
     case 'start':
+      // A checkout whose console sources changed since the last build serves the new console.
+      await ensureConsoleBuilt((line) => console.log(line));
       return serve(config, true);
     case 'worker':
       return serve(config, false);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { openDatabase } from '../../core/db/client.js';
+import { ensureConsoleBuilt } from '../../server/console-build.js';
 import { databaseUrl, withAdmin } from './databases.js';
 
 declare module 'vitest' {
@@ -14,6 +15,8 @@ declare module 'vitest' {
  * so several runs on one server (a developer's and a benchmark's) never touch each other's.
  */
 export default async function setup(project: TestProject) {
+  // The browser suites drive the console as built from the sources under test.
+  await ensureConsoleBuilt(() => {});
   const run = randomBytes(4).toString('hex');
   const template = `hub_t_${run}_template`;
   await withAdmin((sql) => sql.unsafe(`create database ${template}`));

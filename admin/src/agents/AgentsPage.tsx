@@ -1,0 +1,3 @@
+export default function AgentsPage() {
+  return <div>AgentsPage</div>;
+}

@@ -1,0 +1,3 @@
+export default function KbPage() {
+  return <div>KbPage</div>;
+}

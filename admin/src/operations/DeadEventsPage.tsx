@@ -1,0 +1,3 @@
+export default function DeadEventsPage() {
+  return <div>DeadEventsPage</div>;
+}

@@ -1,0 +1,3 @@
+export default function RoutingPage() {
+  return <div>RoutingPage</div>;
+}

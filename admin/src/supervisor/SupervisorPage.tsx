@@ -1,0 +1,3 @@
+export default function SupervisorPage() {
+  return <div>SupervisorPage</div>;
+}

@@ -1,0 +1,3 @@
+export default function TeamsPage() {
+  return <div>TeamsPage</div>;
+}
