@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueOutboundMessage } from '../core/messages/outbound.js';
 import { sha256Hex } from '../core/security/signatures.js';
+import { hasChromium, launchChromium, warnWithoutChromium } from './support/chromium.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`web chat browser tests skipped: ${chromiumPath} is missing (apt-get install chromium fonts-noto-cjk)`);
+warnWithoutChromium('web chat browser tests');
 
 let hub: TestHub;
 let hostPage: Server;
@@ -42,10 +40,7 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     });
     expect(status).toBe(201);
     channelId = body.id;
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
