@@ -249,6 +249,32 @@ describe('routing end to end', () => {
     expect((await late.api('GET', '/api/v1/agents/me')).body.activeCount).toBe(0);
   });
 
+  it('a team is renamed by an admin, keeping its members, and a taken name or a missing team is refused', async () => {
+    const team = (await hub.api('POST', '/api/v1/teams', { name: 'Mortgages' })).body;
+    await hub.api('POST', '/api/v1/teams', { name: 'Deposits' });
+    const member = await createAgent(hub, 'member@bank.test', { teamIds: [team.id] });
+
+    const renamed = await hub.api('PATCH', `/api/v1/teams/${team.id}`, { name: '  Home loans ' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({ id: team.id, name: 'Home loans' });
+    expect((await hub.api('GET', '/api/v1/teams')).body.items).toContainEqual(expect.objectContaining({ id: team.id, name: 'Home loans' }));
+    expect((await member.api('GET', '/api/v1/agents/me')).body.teamIds).toEqual([team.id]);
+
+    const taken = await hub.api('PATCH', `/api/v1/teams/${team.id}`, { name: 'Deposits' });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatch(/Deposits already exists/);
+    expect((await hub.api('PATCH', '/api/v1/teams/00000000-0000-4000-8000-000000000000', { name: 'Nobody' })).status).toBe(404);
+    expect((await hub.api('PATCH', `/api/v1/teams/${team.id}`, { name: '' })).status).toBe(400);
+    expect((await member.api('PATCH', `/api/v1/teams/${team.id}`, { name: 'Mine' })).status).toBe(403);
+    const audit = await hub.runtime.database.query<{ action: string; details: unknown }>(
+      sql`select action, details from audit_log where target_id = ${team.id} order by created_at`,
+    );
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'team.create' }),
+      { action: 'team.rename', details: { from: 'Mortgages', name: 'Home loans' } },
+    ]);
+  });
+
   it('the socket refuses a missing, wrong or reused ticket, and the API refuses bad input with a message', async () => {
     const url = hub.baseUrl.replace('http', 'ws');
     const refused = (path: string) =>

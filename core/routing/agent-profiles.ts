@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
@@ -15,6 +15,20 @@ export async function createTeam(db: Db, actorUserId: string, input: unknown) {
     if (!row) throw conflict(`a team named ${name} already exists`);
     await recordAudit(tx, { actorUserId, action: 'team.create', targetType: 'team', targetId: row.id, details: { name } });
     return row;
+  });
+}
+
+/** Renames a team; agents' memberships and rules keep pointing at it by id. */
+export async function renameTeam(db: Db, actorUserId: string, id: string, input: unknown) {
+  const { name } = parseInput(createTeamInput, input);
+  return db.transaction(async (tx) => {
+    const [before] = await tx.select({ name: teams.name }).from(teams).where(eq(teams.id, id)).for('update');
+    if (!before) throw notFound('team', id);
+    const [taken] = await tx.select({ id: teams.id }).from(teams).where(and(eq(teams.name, name), ne(teams.id, id)));
+    if (taken) throw conflict(`a team named ${name} already exists`);
+    const [row] = await tx.update(teams).set({ name }).where(eq(teams.id, id)).returning();
+    await recordAudit(tx, { actorUserId, action: 'team.rename', targetType: 'team', targetId: id, details: { from: before.name, name } });
+    return row!;
   });
 }
 
@@ -72,6 +86,31 @@ export async function getAgent(db: Db, userId: string) {
   const [row] = await db.select(profileColumns).from(agentProfiles).innerJoin(users, eq(users.id, agentProfiles.userId)).where(eq(agentProfiles.userId, userId));
   if (!row) throw notFound('agent profile', userId);
   return row;
+}
+
+/**
+ * The caller's own profile. A user nobody has set up for routing yet has none: they get what a
+ * new profile starts with (the table's defaults), offline and without teams, instead of a 404.
+ */
+export async function getOwnAgentProfile(db: Db, userId: string) {
+  const [user] = await db.select({ userId: users.id, name: users.name, email: users.email, role: users.role }).from(users).where(eq(users.id, userId));
+  if (!user) throw notFound('user', userId);
+  const [row] = await db.select(profileColumns).from(agentProfiles).innerJoin(users, eq(users.id, agentProfiles.userId)).where(eq(agentProfiles.userId, userId));
+  return (
+    row ?? {
+      ...user,
+      presence: 'offline' as const,
+      presenceChangedAt: null,
+      skills: [],
+      languages: [],
+      teamIds: [],
+      capacity: agentProfiles.capacity.default as number,
+      channelCapacity: {},
+      activeCount: 0,
+      channelLoad: {},
+      lastAssignedAt: null,
+    }
+  );
 }
 
 /** Creates or updates a user's routing profile; fields left out keep their value. */

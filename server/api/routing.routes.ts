@@ -1,7 +1,7 @@
 import { asc, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { conversationTransfers } from '../../core/db/schema.js';
-import { agentProfileInput, createTeam, createTeamInput, getAgent, listAgents, listTeams, presenceInput, upsertAgentProfile } from '../../core/routing/agent-profiles.js';
+import { agentProfileInput, createTeam, createTeamInput, getAgent, getOwnAgentProfile, listAgents, listTeams, presenceInput, renameTeam, upsertAgentProfile } from '../../core/routing/agent-profiles.js';
 import type { RoutingOutcome } from '../../core/routing/assign-conversations.js';
 import { queuePositions } from '../../core/routing/queue-notices.js';
 import {
@@ -49,6 +49,17 @@ const teamAndAgentRoutes: ApiRoute[] = [
     handle: ({ runtime, user, body }) => createTeam(runtime.database.db, user.id, body),
   }),
   defineRoute({
+    method: 'patch',
+    path: '/teams/:id',
+    summary: 'Rename a team',
+    tag: 'routing',
+    roles: ['admin'],
+    body: createTeamInput,
+    responds: { status: 200, description: 'the Team' },
+    fails: { 404: 'no such team', 409: 'another team has that name' },
+    handle: ({ runtime, user, params, body }) => renameTeam(runtime.database.db, user.id, params.id!, body),
+  }),
+  defineRoute({
     method: 'get',
     path: '/agents',
     summary: 'List agent profiles with presence and current load',
@@ -60,11 +71,11 @@ const teamAndAgentRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/agents/me',
-    summary: "The caller's own agent profile",
+    summary: "The caller's own agent profile; one not set up for routing yet gets the defaults (offline, capacity 5, no teams)",
     tag: 'routing',
     roles: staffRoles,
     responds: { status: 200, description: 'the AgentProfile' },
-    handle: ({ runtime, user }) => getAgent(runtime.database.db, user.id),
+    handle: ({ runtime, user }) => getOwnAgentProfile(runtime.database.db, user.id),
   }),
   defineRoute({
     method: 'put',
