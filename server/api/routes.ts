@@ -26,6 +26,7 @@ import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segment
 import { queueTemplateMessage, templateMessageInput } from '../../core/messages/template-message.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { botRoutes } from './bot.routes.js';
+import { channelTypeRoutes } from './channel-types.routes.js';
 import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
@@ -298,6 +299,7 @@ const operationsRoutes: ApiRoute[] = [
 
 export const apiRoutes: ApiRoute[] = [
   ...channelRoutes,
+  ...channelTypeRoutes,
   ...contactRoutes,
   ...conversationRoutes,
   ...attachmentRoutes,
