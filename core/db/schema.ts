@@ -42,7 +42,12 @@ export type AgentPresence = (typeof agentPresences)[number];
 export const conversationStatuses = ['open', 'pending', 'resolved'] as const;
 export type ConversationStatus = (typeof conversationStatuses)[number];
 
-export const messageDirections = ['inbound', 'outbound'] as const;
+/**
+ * `internal` is a staff note: stored with the conversation's messages for agents to read, never
+ * sent, and never shown to the customer.
+ */
+export const messageDirections = ['inbound', 'outbound', 'internal'] as const;
+export type MessageDirection = (typeof messageDirections)[number];
 export const authorKinds = ['contact', 'agent', 'bot', 'system'] as const;
 export const contentKinds = [
   'text',
@@ -154,24 +159,31 @@ export const channels = pgTable(
     enabled: boolean('enabled').notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    /** When the provider last reached the hub on this channel; written at most every few seconds (see inbound-events). */
+    lastInboundAt: timestamp('last_inbound_at', { withTimezone: true }),
   },
   (t) => [index('channels_type_idx').on(t.type)],
 );
 
-export const contacts = pgTable('contacts', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name'),
-  language: text('language'),
-  timezone: text('timezone'),
-  tier: text('tier'),
-  attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-  birthday: date('birthday', { mode: 'string' }),
-  tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
-  /** Set when the contact was merged into another: the row stays as a tombstone that still resolves. */
-  mergedIntoId: uuid('merged_into_id'),
-});
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name'),
+    language: text('language'),
+    timezone: text('timezone'),
+    tier: text('tier'),
+    attributes: jsonb('attributes').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    birthday: date('birthday', { mode: 'string' }),
+    tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
+    /** Set when the contact was merged into another: the row stays as a tombstone that still resolves. */
+    mergedIntoId: uuid('merged_into_id'),
+  },
+  // Conversation search by name (pg_trgm): a new contact costs one more index entry, a message none.
+  (t) => [index('contacts_name_trgm_idx').using('gin', t.name.op('gin_trgm_ops'))],
+);
 
 export const contactIdentities = pgTable(
   'contact_identities',
@@ -194,6 +206,8 @@ export const contactIdentities = pgTable(
   (t) => [
     uniqueIndex('contact_identities_kind_scope_value_key').on(t.kind, t.scope, t.value),
     index('contact_identities_contact_idx').on(t.contactId),
+    // Conversation search by phone, email, openid… anywhere in the value (pg_trgm).
+    index('contact_identities_value_trgm_idx').using('gin', t.value.op('gin_trgm_ops')),
     check('contact_identities_kind_check', inList('kind', identityKinds)),
   ],
 );
@@ -244,6 +258,9 @@ export const conversations = pgTable(
     index('conversations_queue_line_idx')
       .on(sql`${queueLine(t.teamId)}`, sql`(-${t.priority})`, t.queuedAt, t.id)
       .where(sql`routing_status = 'queued'`),
+    // "Resolved today": partial, so the updates every customer message makes to open
+    // conversations add no entry to it.
+    index('conversations_resolved_idx').on(t.resolvedAt).where(sql`status = 'resolved'`),
     check('conversations_routing_status_check', inList('routing_status', routingStatuses)),
     check('conversations_status_check', inList('status', conversationStatuses)),
     check('conversations_priority_check', sql`priority between 0 and 3`),
@@ -270,6 +287,8 @@ export const inboundEvents = pgTable(
     uniqueIndex('inbound_events_channel_dedupe_key').on(t.channelId, t.dedupeKey),
     // The sweeper's scan: only unprocessed rows are indexed, so the index stays small.
     index('inbound_events_pending_idx').on(t.receivedAt).where(sql`status = 'pending'`),
+    // A channel's latest dead-lettered event (channel health); only dead rows are indexed.
+    index('inbound_events_dead_idx').on(t.channelId, t.receivedAt).where(sql`status = 'dead'`),
     check('inbound_events_status_check', inList('status', inboundEventStatuses)),
   ],
 );
@@ -321,6 +340,8 @@ export const messages = pgTable(
     index('messages_outbound_pending_idx')
       .on(t.status, t.updatedAt)
       .where(sql`status in ('queued', 'sending')`),
+    // A channel's latest failed send (channel health); a message enters it only when it fails.
+    index('messages_failed_idx').on(t.channelId, t.updatedAt).where(sql`status in ('failed', 'unknown')`),
     check('messages_status_check', inList('status', messageStatuses)),
     check('messages_direction_check', inList('direction', messageDirections)),
     check('messages_content_kind_check', inList('content_kind', contentKinds)),
