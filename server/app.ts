@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
 import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
-import { authenticateToken, type AuthenticatedUser } from '../core/users/users.js';
+import { TooManyAttempts } from '../core/users/sign-in-throttle.js';
+import type { AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
 import { accessLog } from './access-log.js';
 import { buildOpenApi } from './api/openapi.js';
@@ -12,18 +13,13 @@ import { mountConsole } from './console.js';
 import { FileReply, type ApiRoute } from './api/route.js';
 import { apiRoutes } from './api/routes.js';
 import { createAppApi } from './app-api.js';
+import { identifyCaller, requireCaller, requireCsrfProof } from './console-session.js';
 import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
 import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    user?: AuthenticatedUser;
-  }
-}
 
 export function createApp(runtime: Runtime) {
   const app = express();
@@ -97,15 +93,11 @@ export function createApp(runtime: Runtime) {
 
   const api = express.Router();
   api.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }));
-  api.use(async (req, _res, next) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HubError(401, 'unauthorized', 'send Authorization: Bearer <token> (create one with `hub token create`)');
-    req.user = await authenticateToken(runtime.database.db, match[1]!);
-    next();
-  });
+  api.use(identifyCaller(runtime));
   for (const route of apiRoutes) mountRoute(api, route, runtime);
-  api.use((req) => {
+  api.use((req, res) => {
+    // Only callers learn which paths exist.
+    requireCaller(req, res);
     throw new HubError(404, 'not_found', `no API endpoint ${req.method} ${req.baseUrl}${req.path}`);
   });
   app.use('/api/v1', api);
@@ -124,16 +116,20 @@ export function createApp(runtime: Runtime) {
 
 function mountRoute(router: express.Router, route: ApiRoute, runtime: Runtime) {
   router[route.method](route.path, async (req: Request, res: Response) => {
-    const user = req.user!;
-    if (!route.roles.includes(user.role)) {
-      throw new HubError(403, 'forbidden', `role ${user.role} may not ${route.method.toUpperCase()} ${route.path}`);
+    // A public route (sign-in) gets the caller if there is one; the handler's type says so.
+    const user = route.public ? (req.user as AuthenticatedUser) : requireCaller(req, res);
+    if (!route.public) {
+      requireCsrfProof(req, user, runtime.config);
+      if (!route.roles.includes(user.role)) {
+        throw new HubError(403, 'forbidden', `role ${user.role} may not ${route.method.toUpperCase()} ${route.path}`);
+      }
     }
     for (const [name, value] of Object.entries(req.params)) {
       if (name === 'id' && !z.uuid().safeParse(value).success) throw new HubError(404, 'not_found', `no ${route.tag} with id ${value}`);
     }
     const body = route.body ? parse(route.body, req.body ?? {}, 'request body') : undefined;
     const query = route.query ? parse(route.query, req.query, 'query') : undefined;
-    const result = await route.handle({ runtime, user, params: req.params as Record<string, string>, body, query, req });
+    const result = await route.handle({ runtime, user, params: req.params as Record<string, string>, body, query, req, res });
     if (result instanceof FileReply) {
       // Always a download, never rendered: a customer's file must not run as a page of the hub.
       res
@@ -157,6 +153,7 @@ function parse(schema: z.ZodType, value: unknown, what: string) {
 function errorHandler(runtime: Runtime) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof HubError) {
+      if (error instanceof TooManyAttempts) res.set('retry-after', String(error.retryAfterSeconds));
       res.status(error.status).json({ error: error.message, code: error.code, ...(error.details ? { details: error.details } : {}) });
       return;
     }

@@ -3,10 +3,12 @@ import type { Server } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../core/config.js';
 import { EmbeddedDatabaseBusyError, openDatabase } from '../core/db/client.js';
 import { HubError } from '../core/errors.js';
-import { createApiToken, createUser } from '../core/users/users.js';
+import { createApiToken, createUser, createUserInput } from '../core/users/users.js';
+import { parseInput } from '../core/validation.js';
 import { startHttpServer } from './http-server.js';
 import { RedisUnavailableError } from './redis-supervisor.js';
 import { createLogger, createRuntime, startWorkers } from './runtime.js';
+import { readPassword } from './password-input.js';
 import { startSmtpIntake } from './smtp-intake.js';
 import { ensureConsoleBuilt } from './console-build.js';
 
@@ -15,7 +17,13 @@ const usage = `usage: hub <command>
   start                     run the HTTP server and the workers in one process
   worker                    run the workers only (scale out with several)
   migrate                   apply database migrations and exit
-  user create --email E --password P --role admin|supervisor|agent|marketer [--name N]
+  user create --email E --role admin|supervisor|agent|marketer [--name N] [--password P]
+                            create a user who signs in to the console with their email and
+                            password (at least 12 characters). Without --password (which
+                            shells keep in their history) the password is asked for at a
+                            terminal, without echo, or read as the first line of piped
+                            standard input; an empty one creates a user without a password
+                            (API tokens only)
   token create --email E --name N
                             create an API token for a user; prints it as the last line
 
@@ -109,10 +117,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'user':
       if (sub !== 'create') break;
-      await withDatabase(config, async ({ db }) => {
-        const user = await createUser(db, null, { email: values.email, password: values.password, role: values.role, name: values.name });
-        console.log(`created ${user.role} ${user.email} (${user.id})`);
-      });
+      {
+        const fields = { email: values.email, role: values.role, name: values.name };
+        // Mistakes in the other fields are told before a password is asked for.
+        parseInput(createUserInput.omit({ password: true }), fields, 'user');
+        const password = values.password ?? (await readPassword(`Password for ${values.email}: `));
+        await withDatabase(config, async ({ db }) => {
+          const user = await createUser(db, null, { ...fields, password: password || undefined });
+          console.log(`created ${user.role} ${user.email} (${user.id})`);
+          if (!password) console.error(`${user.email} has no password: they cannot sign in to the console until an admin sets one`);
+        });
+      }
       return;
     case 'token':
       if (sub !== 'create') break;

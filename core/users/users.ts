@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { apiTokens, userRoles, users, type UserRole } from '../db/schema.js';
+import { issueApiToken } from './api-tokens.js';
 import { conflict, HubError, notFound } from '../errors.js';
 import { sha256Hex } from '../security/signatures.js';
 import { parseInput } from '../validation.js';
@@ -16,11 +16,15 @@ export const createUserInput = z.object({
   role: z.enum(userRoles),
 });
 
+/** The caller of a request: through an API token, or through a console session (cookie). */
 export interface AuthenticatedUser {
   id: string;
   email: string;
+  name: string;
   role: UserRole;
-  tokenId: string;
+  tokenId: string | null;
+  /** Set for a console session: changes need its CSRF token. */
+  session: { id: string; csrfToken: string } | null;
 }
 
 export async function createUser(db: Db, actorUserId: string | null, input: unknown) {
@@ -38,25 +42,12 @@ export async function createUser(db: Db, actorUserId: string | null, input: unkn
   });
 }
 
-/** Creates an API token for a user; the plain token is returned once and only its hash is kept. */
+/** Creates an API token for the user with this email (the CLI's way); see issueApiToken. */
 export async function createApiToken(db: Db, actorUserId: string | null, email: string, name: string) {
-  const [user] = await db.select().from(users).where(eq(users.email, email.toLowerCase()));
+  const [user] = await db.select({ id: users.id }).from(users).where(eq(users.email, email.toLowerCase()));
   if (!user) throw notFound('user', email);
-  const token = `hub_${randomBytes(32).toString('base64url')}`;
-  return db.transaction(async (tx) => {
-    const [row] = await tx
-      .insert(apiTokens)
-      .values({ userId: user.id, name, tokenHash: sha256Hex(token) })
-      .returning({ id: apiTokens.id });
-    await recordAudit(tx, {
-      actorUserId: actorUserId ?? user.id,
-      action: 'api_token.create',
-      targetType: 'api_token',
-      targetId: row!.id,
-      details: { userId: user.id, name },
-    });
-    return { id: row!.id, token };
-  });
+  const { id, token } = await issueApiToken(db, actorUserId ?? user.id, { userId: user.id, name });
+  return { id, token };
 }
 
 /** Resolves a bearer token to its user; throws 401 for unknown, revoked or disabled ones. */
@@ -67,6 +58,7 @@ export async function authenticateToken(db: Db, token: string): Promise<Authenti
       lastUsedAt: apiTokens.lastUsedAt,
       id: users.id,
       email: users.email,
+      name: users.name,
       role: users.role,
       disabled: users.disabled,
     })
@@ -79,5 +71,5 @@ export async function authenticateToken(db: Db, token: string): Promise<Authenti
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     await db.update(apiTokens).set({ lastUsedAt: sql`now()` }).where(eq(apiTokens.id, row.tokenId));
   }
-  return { id: row.id, email: row.email, role: row.role, tokenId: row.tokenId };
+  return { id: row.id, email: row.email, name: row.name, role: row.role, tokenId: row.tokenId, session: null };
 }

@@ -29,7 +29,9 @@ export function buildOpenApi(routes: ApiRoute[], version: string, webhookPaths: 
     paths[`/api/v1${toOpenApiPath(route.path)}`]![route.method] = {
       summary: route.summary,
       tags: [route.tag],
-      description: `Roles: ${route.roles.join(', ')}.`,
+      ...(route.public
+        ? { description: 'No sign-in needed.', security: [] }
+        : { description: `Roles: ${route.roles.join(', ')}.` }),
       parameters: [...pathParams, ...queryParams, ...headerParams],
       ...(route.body
         ? {
@@ -42,9 +44,10 @@ export function buildOpenApi(routes: ApiRoute[], version: string, webhookPaths: 
       responses: {
         [route.responds.status]: { description: route.responds.description },
         400: { description: 'invalid request: `{ error, code }` says what is wrong' },
-        401: { description: 'missing or invalid bearer token' },
-        403: { description: 'the token’s role may not do this' },
+        401: { description: 'not signed in: missing, invalid or revoked bearer token, or an ended session' },
+        403: { description: 'the caller’s role may not do this, or a change made with the session cookie lacks X-CSRF-Token or comes from another origin' },
         404: { description: 'not found' },
+        ...Object.fromEntries(Object.entries(route.fails ?? {}).map(([status, description]) => [status, { description }])),
       },
     };
   }
@@ -54,10 +57,15 @@ export function buildOpenApi(routes: ApiRoute[], version: string, webhookPaths: 
       title: 'Hub API',
       version,
       description:
-        'REST API of the hub. Authenticate with `Authorization: Bearer <token>` (create one with `hub token create`). Provider webhooks live under /webhooks/{type}/{channelId} and are authenticated by each provider’s signature.',
+        'REST API of the hub. Authenticate with `Authorization: Bearer <token>` (create one with `hub token create` or POST /api-tokens), or with the console’s session cookie `hub_session` from POST /auth/login; a bearer token wins when both are sent. A change (any method but GET, HEAD, OPTIONS) made with the cookie must send `X-CSRF-Token: <csrfToken from sign-in or GET /auth/me>`, and when the request has an Origin header it must be the hub’s own. Provider webhooks live under /webhooks/{type}/{channelId} and are authenticated by each provider’s signature.',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        session: { type: 'apiKey', in: 'cookie', name: 'hub_session' },
+      },
+    },
+    security: [{ bearer: [] }, { session: [] }],
     paths,
   };
 }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { UserRole } from '../../core/db/schema.js';
 import type { AuthenticatedUser } from '../../core/users/users.js';
@@ -11,7 +11,12 @@ export interface RouteContext<Body, Query> {
   body: Body;
   query: Query;
   req: Request;
+  /** For the few endpoints that set headers or cookies (sign-in); others just return their answer. */
+  res: Response;
 }
+
+/** A public endpoint's context: the caller may not be signed in. */
+export type PublicRouteContext<Body, Query> = Omit<RouteContext<Body, Query>, 'user'> & { user: AuthenticatedUser | undefined };
 
 /**
  * One REST endpoint: its schemas validate the request and also describe it in
@@ -25,18 +30,29 @@ export interface ApiRoute<Body = unknown, Query = unknown> {
   tag: string;
   /** Roles allowed to call it. */
   roles: readonly UserRole[];
+  /** Callable without signing in (sign-in itself); `roles` is then empty. */
+  public?: boolean;
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
   /** Header names the endpoint reads, for the documentation. */
   headers?: Record<string, string>;
   /** The success status and what the response holds. */
   responds: { status: number; description: string };
+  /** Answers particular to this endpoint, by status, for the documentation. */
+  fails?: Record<number, string>;
   handle(ctx: RouteContext<Body, Query>): Promise<unknown>;
 }
 
 /** Keeps each route's body and query types tied to its schemas. */
 export function defineRoute<Body = undefined, Query = undefined>(route: ApiRoute<Body, Query>): ApiRoute {
   return route as ApiRoute;
+}
+
+/** An endpoint anyone may call, signed in or not: only sign-in itself. */
+export function definePublicRoute<Body = undefined, Query = undefined>(
+  route: Omit<ApiRoute<Body, Query>, 'roles' | 'public' | 'handle'> & { handle(ctx: PublicRouteContext<Body, Query>): Promise<unknown> },
+): ApiRoute {
+  return { ...route, roles: [], public: true } as unknown as ApiRoute;
 }
 
 export const allRoles: readonly UserRole[] = ['admin', 'supervisor', 'agent', 'marketer'];

@@ -30,6 +30,8 @@ import { channelTypeRoutes } from './channel-types.routes.js';
 import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
+import { authRoutes } from './auth.routes.js';
+import { apiTokenRoutes, userRoutes } from './users.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 import { outboundMessageCreated } from '../../core/events.js';
 
@@ -307,4 +309,7 @@ export const apiRoutes: ApiRoute[] = [
   ...botRoutes,
   ...identityRoutes,
   ...routingRoutes,
+  ...authRoutes,
+  ...userRoutes,
+  ...apiTokenRoutes,
 ];

@@ -16,13 +16,15 @@ export interface HubProcess {
  * Runs a `hub` command as its own process, as a user would from a shell. The environment is the
  * given one only (plus PATH and HOME), so nothing of the test runner's configuration leaks in.
  */
-export function runHub(args: string[], env: Record<string, string>): HubProcess {
+export function runHub(args: string[], env: Record<string, string>, options: { stdin?: string } = {}): HubProcess {
   const child = spawn(process.execPath, [hubBin, ...args], {
     // Away from the checkout, so a developer's .env there cannot configure the hub under test.
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  // Piped standard input, as `… | hub user create` gives.
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -43,8 +45,8 @@ export function runHub(args: string[], env: Record<string, string>): HubProcess 
 }
 
 /** Runs a short `hub` command to completion. */
-export async function runHubToEnd(args: string[], env: Record<string, string>) {
-  const proc = runHub(args, env);
+export async function runHubToEnd(args: string[], env: Record<string, string>, options: { stdin?: string } = {}) {
+  const proc = runHub(args, env, options);
   const code = await proc.exited;
   return { code, output: proc.output() };
 }
