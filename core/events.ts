@@ -13,7 +13,8 @@ export type DomainEvent =
       conversationId: string;
       contactId: string;
       channelId: string;
-      direction: 'inbound' | 'outbound';
+      /** `internal`: a staff note. It is only shown to staff: nothing sends it, and no handler answers it. */
+      direction: 'inbound' | 'outbound' | 'internal';
       /** A customer message stored after the bot handed the conversation over and said so. */
       afterHandover?: boolean;
     }

@@ -264,6 +264,8 @@ export async function loadHistory(db: Db, visitor: Visitor, afterSeq: number) {
         eq(messages.channelId, visitor.channel.id),
         gt(messages.seq, afterSeq),
         ne(messages.status, 'failed'),
+        // Staff notes are for staff only.
+        ne(messages.direction, 'internal'),
       ),
     )
     .orderBy(desc(messages.seq))

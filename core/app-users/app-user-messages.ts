@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, ne, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { findIdentity } from '../contacts/identity-links.js';
@@ -49,7 +49,8 @@ export async function listAppUserMessages(db: Db, user: AppUserRef, query: unkno
       seq: messages.seq,
     })
     .from(messages)
-    .where(and(eq(messages.contactId, contactId), before ? lt(messages.seq, before[0] as number) : undefined))
+    // Staff notes (internal) are for staff only.
+    .where(and(eq(messages.contactId, contactId), ne(messages.direction, 'internal'), before ? lt(messages.seq, before[0] as number) : undefined))
     .orderBy(desc(messages.seq))
     .limit(page.limit + 1);
   const result = toPage(rows, page.limit, (row) => [row.seq]);

@@ -292,7 +292,8 @@ async function refreshConversations(tx: Db, ids: string[]): Promise<void> {
       seen_channel_ids = m.seen
     from (
       select conversation_id,
-        max(created_at) as last_at,
+        -- A staff note is not activity of the customer's conversation.
+        coalesce(max(created_at) filter (where direction <> 'internal'), max(created_at)) as last_at,
         (array_agg(channel_id order by seq desc) filter (where direction = 'inbound'))[1] as last_channel,
         array(
           select x.channel_id from messages x where x.conversation_id = messages.conversation_id

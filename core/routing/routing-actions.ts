@@ -309,7 +309,8 @@ async function requeueUnanswered(tx: Db, agentId: string): Promise<string[]> {
       and(
         eq(conversations.assigneeId, agentId),
         eq(conversations.routingStatus, 'assigned'),
-        sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
+        // An answer is an agent's outbound message: a staff note (internal) answers nobody.
+        sql`not exists (select 1 from ${messages} where ${messages.conversationId} = ${conversations.id} and ${messages.direction} = 'outbound' and ${messages.authorKind} = 'agent' and ${messages.createdAt} >= ${conversations.assignedAt})`,
       ),
     )
     .orderBy(conversations.id)

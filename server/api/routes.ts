@@ -26,6 +26,7 @@ import { countSmsSegments, smsDraftInput } from '../../core/messages/sms-segment
 import { queueTemplateMessage, templateMessageInput } from '../../core/messages/template-message.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { botRoutes } from './bot.routes.js';
+import { consoleRoutes } from './console.routes.js';
 import { channelTypeRoutes } from './channel-types.routes.js';
 import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
@@ -304,6 +305,7 @@ export const apiRoutes: ApiRoute[] = [
   ...channelTypeRoutes,
   ...contactRoutes,
   ...conversationRoutes,
+  ...consoleRoutes,
   ...attachmentRoutes,
   ...operationsRoutes,
   ...botRoutes,
