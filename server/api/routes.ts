@@ -10,13 +10,8 @@ import {
   type ChannelDeps,
 } from '../../core/channels/channel-service.js';
 import { getContact, listContacts } from '../../core/contacts/contact-queries.js';
-import {
-  conversationFilters,
-  getConversation,
-  getMessage,
-  listMessages,
-} from '../../core/conversations/conversation-queries.js';
-import { listConversations } from '../../core/conversations/conversation-queries.js';
+import { getConversation, getMessage, listMessages } from '../../core/conversations/conversation-queries.js';
+import { conversationListQuery, listConversations } from '../../core/conversations/conversation-list.js';
 import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
 import { readAttachment } from '../../core/attachments/attachment-store.js';
 import { HubError, notFound } from '../../core/errors.js';
@@ -166,12 +161,17 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations',
-    summary: 'List conversations, most recently active first',
+    summary:
+      'List conversations for a console: most recently active first, or the queue in line order (`view=queue`). Filters: view (mine, queue, all), status, teamId, priority, channelId (the last one written on), assigneeId, contactId, q (contact name, identity values, and message text in the first 1,000 conversations of the list). Agents may list view=mine and view=queue, not view=all or another agent\'s conversations.',
     tag: 'conversations',
     roles: staffRoles,
-    query: conversationFilters,
-    responds: { status: 200, description: '{ items: Conversation[], nextCursor }' },
-    handle: ({ runtime, query }) => listConversations(runtime.database.db, query),
+    query: conversationListQuery,
+    responds: {
+      status: 200,
+      description:
+        '{ items: [Conversation & { contact: { id, name, tier }, lastChannel: { id, type, name } | null, lastMessage: { id, text (first 120 characters), truncated, contentKind, direction, authorKind, at } | null, team: { id, name } | null, assignee: { id, name } | null, waitingSeconds (while queued, else null), unansweredCount }], nextCursor }',
+    },
+    handle: ({ runtime, user, query }) => listConversations(runtime.database.db, user, query),
   }),
   defineRoute({
     method: 'get',

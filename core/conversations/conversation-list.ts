@@ -1,0 +1,207 @@
+import { and, asc, desc, eq, getTableColumns, ne, sql, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { z } from 'zod';
+import { resolveLiveContactId } from '../contacts/contact-merge.js';
+import type { Db } from '../db/client.js';
+import { channels, contacts, conversationStatuses, conversations, messages, teams, users, type UserRole } from '../db/schema.js';
+import { HubError } from '../errors.js';
+import { decodeCursor, encodeCursor } from '../pagination.js';
+
+export const conversationViews = ['mine', 'queue', 'all'] as const;
+
+/** Message text is searched in this many conversations of the list (its first ones, in its order)… */
+export const searchWindowConversations = 1000;
+/** …and in this many of each one's latest messages, so a search reads a bounded number of rows. */
+export const searchWindowMessages = 50;
+/** Characters of the last message a list row shows. */
+export const previewLength = 120;
+
+export const conversationListQuery = z.object({
+  /**
+   * `mine`: assigned to the caller; `queue`: waiting in the routing queue, in line order (highest
+   * priority, then longest waiting, first); `all`: every conversation (not for agents). Left out,
+   * no view applies.
+   */
+  view: z.enum(conversationViews).optional(),
+  status: z.enum(conversationStatuses).optional(),
+  contactId: z.uuid().optional(),
+  /** The channel the customer last wrote on. */
+  channelId: z.uuid().optional(),
+  assigneeId: z.uuid().optional(),
+  teamId: z.uuid().optional(),
+  /** Routing priority: 0 low, 1 normal, 2 high, 3 urgent. */
+  priority: z.coerce.number().int().min(0).max(3).optional(),
+  /**
+   * Search: contact name and identity values (phone, email, openid…; two characters match the
+   * start, three or more anywhere), and the text of the latest messages of the first
+   * `searchWindowConversations` conversations the other filters select.
+   */
+  q: z.string().trim().min(2, 'q needs at least 2 characters').max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(300).optional(),
+});
+export type ConversationListQuery = z.infer<typeof conversationListQuery>;
+
+export interface ListViewer {
+  id: string;
+  role: UserRole;
+}
+
+/**
+ * Agents see their own conversations and the queue. Which other conversations an agent may open
+ * (their teams', ones they handled) is not decided here, so nothing beyond that is listed for them.
+ */
+function checkViewer(viewer: ListViewer, query: ConversationListQuery): void {
+  if (viewer.role !== 'agent') return;
+  if (query.view === 'all') throw new HubError(403, 'forbidden', 'agents list their own conversations (view=mine) or the queue (view=queue), not view=all');
+  if (query.assigneeId && query.assigneeId !== viewer.id) throw new HubError(403, 'forbidden', "agents may not list conversations assigned to someone else");
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
+
+/** The conversations a search reads message text in, as an alias inside the list's own statement. */
+const searchWindow = alias(conversations, 'search_window');
+type ConversationTable = typeof conversations | typeof searchWindow;
+
+/** The filters other than search and paging, on `t` (the list's table or the search window's alias). */
+function filterConditions(t: ConversationTable, viewer: ListViewer, query: ConversationListQuery, contactId: string | undefined): SQL[] {
+  const where: SQL[] = [];
+  if (query.view === 'mine') where.push(eq(t.assigneeId, viewer.id));
+  if (query.view === 'queue') where.push(eq(t.routingStatus, 'queued'));
+  if (query.status) where.push(eq(t.status, query.status));
+  if (contactId) where.push(eq(t.contactId, contactId));
+  if (query.channelId) where.push(eq(t.lastChannelId, query.channelId));
+  if (query.assigneeId) where.push(eq(t.assigneeId, query.assigneeId));
+  if (query.teamId) where.push(eq(t.teamId, query.teamId));
+  if (query.priority !== undefined) where.push(eq(t.priority, query.priority));
+  return where;
+}
+
+/** The list's order: the queue in line order, everything else most recently active first. */
+function ordering(t: ConversationTable, queue: boolean) {
+  return queue ? [desc(t.priority), asc(t.queuedAt), asc(t.id)] : [desc(t.lastMessageAt), desc(t.id)];
+}
+
+/**
+ * Keyset condition after a cursor. Timestamps travel as PostgreSQL's own text, which keeps their
+ * microseconds (a JavaScript Date would drop them and skip rows).
+ */
+function afterCursor(t: ConversationTable, queue: boolean, cursor: string | undefined): SQL | undefined {
+  if (queue) {
+    const after = decodeCursor(cursor, 3);
+    if (!after) return undefined;
+    const [priority, queuedAt, id] = after as [number, string, string];
+    return sql`(-${t.priority}, ${t.queuedAt}, ${t.id}) > (${-Number(priority)}, ${queuedAt}::timestamptz, ${id}::uuid)`;
+  }
+  const after = decodeCursor(cursor, 2);
+  if (!after) return undefined;
+  const [at, id] = after as [string, string];
+  return sql`(${t.lastMessageAt}, ${t.id}) < (${at}::timestamptz, ${id}::uuid)`;
+}
+
+/**
+ * Conversations a search finds: those of contacts whose name or identity matches (trigram
+ * indexes), and those among the first conversations of the list whose latest messages contain
+ * the text. Both sides are bounded: the message side by the window, the contact side by the
+ * indexes.
+ */
+function searchCondition(t: ConversationTable, q: string, windowWhere: SQL[], queue: boolean): SQL {
+  const contactPattern = q.length < 3 ? `${escapeLike(q)}%` : `%${escapeLike(q)}%`;
+  const textPattern = `%${escapeLike(q)}%`;
+  const w = searchWindow;
+  const windowIds = sql`select ${w.id} from ${conversations} as ${sql.identifier('search_window')} ${windowWhere.length ? sql`where ${and(...windowWhere)}` : sql``} order by ${sql.join(ordering(w, queue), sql`, `)} limit ${searchWindowConversations}`;
+  return sql`${t.id} in (
+    select byc.id from ${conversations} byc where byc.contact_id in (
+      select k.id from ${contacts} k where k.name ilike ${contactPattern}
+      union select i.contact_id from contact_identities i where i.value ilike ${contactPattern})
+    union
+    select win.id from (${windowIds}) win where exists (
+      select 1 from (select m.text from ${messages} m where m.conversation_id = win.id order by m.seq desc limit ${searchWindowMessages}) r
+      where r.text ilike ${textPattern}))`;
+}
+
+/**
+ * One page of conversations for a console list, each with what a row shows: the contact, the
+ * channel the customer last wrote on, the last message (not staff notes), team, assignee, how
+ * long it has waited in the queue and how many customer messages await an agent's reply. One
+ * statement: the page is chosen first, then only its rows are joined with the rest.
+ */
+export async function listConversations(db: Db, viewer: ListViewer, query: ConversationListQuery) {
+  checkViewer(viewer, query);
+  const queue = query.view === 'queue';
+  const contactId = query.contactId ? await resolveLiveContactId(db, query.contactId) : undefined;
+  const t = conversations;
+  const where = filterConditions(t, viewer, query, contactId);
+  if (query.q) where.push(searchCondition(t, query.q, filterConditions(searchWindow, viewer, query, contactId), queue));
+  const after = afterCursor(t, queue, query.cursor);
+  if (after) where.push(after);
+
+  const columns = getTableColumns(conversations);
+  const page = db
+    .select({
+      ...columns,
+      cursorAt: sql<string>`(${queue ? t.queuedAt : t.lastMessageAt})::text`.as('cursor_at'),
+      waitingSeconds: sql<number | null>`case when ${t.routingStatus} = 'queued' then floor(extract(epoch from now() - ${t.queuedAt}))::int end`.as('waiting_seconds'),
+    })
+    .from(t)
+    .where(and(...where))
+    .orderBy(...ordering(t, queue))
+    .limit(query.limit + 1)
+    .as('page');
+  const lastMessage = db
+    .select({
+      id: messages.id,
+      text: sql<string | null>`left(${messages.text}, ${previewLength})`.as('preview_text'),
+      truncated: sql<boolean>`coalesce(char_length(${messages.text}) > ${previewLength}, false)`.as('preview_truncated'),
+      contentKind: messages.contentKind,
+      direction: messages.direction,
+      authorKind: messages.authorKind,
+      at: messages.createdAt,
+    })
+    .from(messages)
+    .where(and(eq(messages.conversationId, page.id), ne(messages.direction, 'internal')))
+    .orderBy(desc(messages.seq))
+    .limit(1)
+    .as('last_message');
+  const assignee = alias(users, 'assignee');
+  const pageColumns = Object.fromEntries(Object.keys(columns).map((key) => [key, page[key as keyof typeof columns]])) as {
+    [K in keyof typeof columns]: (typeof page)[K];
+  };
+  const rows = await db
+    .select({
+      ...pageColumns,
+      cursorAt: page.cursorAt,
+      waitingSeconds: page.waitingSeconds,
+      contact: { id: contacts.id, name: contacts.name, tier: contacts.tier },
+      lastChannel: { id: channels.id, type: channels.type, name: channels.name },
+      lastMessage: {
+        id: lastMessage.id,
+        text: lastMessage.text,
+        truncated: lastMessage.truncated,
+        contentKind: lastMessage.contentKind,
+        direction: lastMessage.direction,
+        authorKind: lastMessage.authorKind,
+        at: lastMessage.at,
+      },
+      team: { id: teams.id, name: teams.name },
+      assignee: { id: assignee.id, name: assignee.name },
+      // Customer messages since an agent last replied, counted up to 99 (a badge, not a report).
+      unansweredCount: sql<number>`(select count(*)::int from (select 1 from ${messages} u where u.conversation_id = ${page.id}
+          and u.direction = 'inbound' and u.seq > coalesce((select max(a.seq) from ${messages} a where a.conversation_id = ${page.id}
+            and a.direction = 'outbound' and a.author_kind = 'agent'), 0) limit 99) x)`,
+    })
+    .from(page)
+    .innerJoin(contacts, eq(contacts.id, page.contactId))
+    .leftJoin(channels, eq(channels.id, page.lastChannelId))
+    .leftJoin(teams, eq(teams.id, page.teamId))
+    .leftJoin(assignee, eq(assignee.id, page.assigneeId))
+    .leftJoinLateral(lastMessage, sql`true`)
+    .orderBy(...(queue ? [desc(page.priority), asc(page.queuedAt), asc(page.id)] : [desc(page.lastMessageAt), desc(page.id)]));
+
+  const items = rows.slice(0, query.limit);
+  const last = items.at(-1);
+  const nextCursor =
+    rows.length > query.limit && last ? encodeCursor(queue ? [last.priority, last.cursorAt, last.id] : [last.cursorAt, last.id]) : null;
+  return { items: items.map(({ cursorAt: _cursorAt, ...item }) => item), nextCursor };
+}
+export type ConversationListItem = Awaited<ReturnType<typeof listConversations>>['items'][number];
