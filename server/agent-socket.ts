@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { findConversationVisitor } from '../adapters/webchat/visitor-session.js';
 import type { LiveDelivery } from '../adapters/webchat/webchat.adapter.js';
-import { conversations, users } from '../core/db/schema.js';
+import { conversations, users, type UserRole } from '../core/db/schema.js';
 import type { DomainEvent } from '../core/events.js';
 import { startHeartbeat } from '../core/socket-heartbeat.js';
 import { describeZodError } from '../core/validation.js';
@@ -19,6 +19,8 @@ import type { Runtime } from './runtime.js';
 const TICKET_TTL_SECONDS = 30;
 const ticketKey = (prefix: string, ticket: string) => `${prefix}:agent-ticket:${createHash('sha256').update(ticket).digest('hex')}`;
 const typingIntervalMs = 1_000;
+/** How long the notices of one routing change are gathered before their conversation's state is read. */
+const stateCoalesceMs = 20;
 
 /** What an agent may send on the socket. */
 const agentFrame = z.discriminatedUnion('type', [z.object({ type: z.literal('typing'), conversationId: z.uuid() })]);
@@ -28,6 +30,25 @@ interface VisitorTyping {
   type: 'visitor.typing';
   conversationId: string;
 }
+
+/** The compact state of a conversation a console refreshes one list row with. */
+export interface ConversationUpdated {
+  type: 'conversation.updated';
+  conversationId: string;
+  status: string;
+  routingStatus: string | null;
+  assigneeId: string | null;
+  teamId: string | null;
+  priority: number;
+}
+
+/** Who is on a socket: admins and supervisors watch every conversation, agents their own. */
+interface Listener {
+  userId: string;
+  watchesAll: boolean;
+}
+
+const watchingRoles: readonly UserRole[] = ['admin', 'supervisor'];
 
 function parseJson(raw: string): unknown {
   try {
@@ -49,47 +70,109 @@ export async function issueSocketTicket(runtime: Runtime, userId: string) {
 }
 
 /**
- * The agent console's live feed at /ws/agent: the agent's new assignments and unassignments, new
- * messages in conversations assigned to them, a web chat visitor typing in one, and the waiting
- * queue's length. The agent sends `typing` frames, shown to the web chat visitor. Every hub process
- * listens to the same Redis channels, so an agent hears about a change whichever process made it.
+ * The console's live feed at /ws/agent. An agent hears of their own assignments and
+ * unassignments, new messages (staff notes included) and delivery statuses in conversations
+ * assigned to them, a web chat visitor typing in one, `conversation.updated` when one of theirs
+ * changes state, and the waiting queue's length. Admins and supervisors hear the same for every
+ * conversation, and of conversations opened, except visitors' typing, which stays with the
+ * assigned agent. The agent sends `typing` frames, shown to the web chat visitor. Every hub
+ * process listens to the same Redis channels, so a console hears of a change whichever process
+ * made it. A process reads the database at most once per event, and only when a connected
+ * console may receive it.
  */
 export function createAgentSocket(runtime: Runtime): UpgradeHandler {
   const prefix = runtime.config.REDIS_PREFIX;
   const wss = new WebSocketServer({ noServer: true });
-  const byAgent = new Map<string, Set<WebSocket>>();
+  const byUser = new Map<string, Set<WebSocket>>();
+  /** Sockets of admins and supervisors, who see every conversation. */
+  const watchers = new Set<WebSocket>();
+  /** Sockets of users who only see conversations assigned to them. */
+  let assignedOnly = 0;
   const subscriber = runtime.redis.duplicate();
   subscriber.on('error', (error) => runtime.logger.warn({ error: error.message }, 'agent socket subscriber error'));
   void subscriber.subscribe(eventsChannel(prefix), routingChannel(prefix));
 
-  const sendTo = (agentId: string, payload: unknown) => {
+  /** Sends one payload, serialized once, to each socket at most once. */
+  const send = (payload: unknown, targets: Iterable<WebSocket>) => {
     const data = JSON.stringify(payload);
-    for (const socket of byAgent.get(agentId) ?? []) socket.send(data);
+    for (const socket of new Set(targets)) socket.send(data);
   };
+  const socketsOf = (userId: string | null | undefined) => (userId ? (byUser.get(userId) ?? []) : []);
 
   subscriber.on('message', (channel, raw) => {
-    if (!byAgent.size) return;
+    if (!byUser.size) return;
     void deliver(channel, raw).catch((error: Error) =>
       runtime.logger.warn({ error: error.message }, 'agent socket fan-out failed'),
     );
   });
 
+  /**
+   * Conversations whose state consoles are about to be sent. One routing change announces several
+   * notices for a conversation (a transfer: changed, unassigned, assigned), which arrive together:
+   * their state is read once, just after them.
+   */
+  const refreshing = new Set<string>();
+  function refreshSoon(conversationId: string) {
+    if (refreshing.has(conversationId)) return;
+    refreshing.add(conversationId);
+    setTimeout(() => {
+      refreshing.delete(conversationId);
+      sendState(conversationId).catch((error: Error) => runtime.logger.warn({ error: error.message }, 'agent socket fan-out failed'));
+    }, stateCoalesceMs).unref();
+  }
+
+  async function sendState(conversationId: string) {
+    // Read only when someone here may receive it: a watcher, or an agent who may be the assignee.
+    if (!watchers.size && !assignedOnly) return;
+    const state = await conversationState(conversationId);
+    if (state) send(state, [...watchers, ...socketsOf(state.assigneeId)]);
+  }
+
   async function deliver(channel: string, raw: string) {
     const payload = JSON.parse(raw) as Record<string, unknown>;
     if (channel === routingChannel(prefix)) {
-      if (payload.type === 'queue.changed') {
-        const data = JSON.stringify(payload);
-        for (const sockets of byAgent.values()) for (const socket of sockets) socket.send(data);
-      } else {
-        sendTo(payload.agentId as string, payload);
+      switch (payload.type) {
+        case 'queue.changed':
+          return send(payload, [...byUser.values()].flatMap((sockets) => [...sockets]));
+        case 'conversation.changed':
+          return refreshSoon(payload.conversationId as string);
+        case 'conversation.assigned':
+        case 'conversation.unassigned':
+          send(payload, [...watchers, ...socketsOf(payload.agentId as string)]);
+          return refreshSoon(payload.conversationId as string);
+        default:
+          return;
       }
-      return;
     }
-    // A visitor's typing goes where the conversation's messages go: to the agent it is assigned to.
     const event = payload as DomainEvent | VisitorTyping;
-    if (event.type !== 'message.created' && event.type !== 'visitor.typing') return;
-    const assigneeId = await assigneeOf(event.conversationId);
-    if (assigneeId) sendTo(assigneeId, event);
+    switch (event.type) {
+      case 'conversation.opened': {
+        if (!watchers.size) return;
+        send(event, watchers);
+        // A new conversation's state is known without reading it: open, with the bot, unassigned.
+        const opened: ConversationUpdated = {
+          type: 'conversation.updated',
+          conversationId: event.conversationId,
+          status: 'open',
+          routingStatus: null,
+          assigneeId: null,
+          teamId: null,
+          priority: 1,
+        };
+        return send(opened, watchers);
+      }
+      case 'message.created':
+      case 'message.status': {
+        // Watchers need no lookup; the assigned agent's socket does.
+        const assigneeId = assignedOnly ? await assigneeOf(event.conversationId) : undefined;
+        return send(event, [...watchers, ...socketsOf(assigneeId)]);
+      }
+      case 'visitor.typing':
+        // A visitor's typing is for the agent the conversation is assigned to.
+        return send(event, socketsOf(await assigneeOf(event.conversationId)));
+      default:
+        return;
+    }
   }
 
   async function assigneeOf(conversationId: string) {
@@ -98,6 +181,27 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
       .from(conversations)
       .where(eq(conversations.id, conversationId));
     return row?.assigneeId;
+  }
+
+  async function conversationState(conversationId: string): Promise<ConversationUpdated | undefined> {
+    const [row] = await runtime.database.db
+      .select({
+        status: conversations.status,
+        routingStatus: conversations.routingStatus,
+        assigneeId: conversations.assigneeId,
+        teamId: conversations.teamId,
+        priority: conversations.priority,
+      })
+      .from(conversations)
+      .where(eq(conversations.id, conversationId));
+    return row && { type: 'conversation.updated', conversationId, ...row };
+  }
+
+  /** Who the ticket's user is now: a disabled user, or one whose role no longer takes part, is refused. */
+  async function identify(userId: string): Promise<Listener | undefined> {
+    const [user] = await runtime.database.db.select({ role: users.role, disabled: users.disabled }).from(users).where(eq(users.id, userId));
+    if (!user || user.disabled || user.role === 'marketer') return undefined;
+    return { userId, watchesAll: watchingRoles.includes(user.role) };
   }
 
   /**
@@ -142,21 +246,27 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
     const reject = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     if (!ticket) return reject('401 Unauthorized');
     runtime.redis.getdel(ticketKey(prefix, ticket)).then(
-      (agentId) => {
-        if (!agentId) return reject('401 Unauthorized');
+      async (userId) => {
+        if (!userId) return reject('401 Unauthorized');
+        const listener = await identify(userId);
+        if (!listener) return reject('403 Forbidden');
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const sockets = byAgent.get(agentId) ?? new Set<WebSocket>();
-          byAgent.set(agentId, sockets.add(ws));
+          const sockets = byUser.get(userId) ?? new Set<WebSocket>();
+          byUser.set(userId, sockets.add(ws));
+          if (listener.watchesAll) watchers.add(ws);
+          else assignedOnly++;
           ws.on('close', () => {
             sockets.delete(ws);
-            if (!sockets.size) byAgent.delete(agentId);
+            if (!sockets.size) byUser.delete(userId);
+            if (listener.watchesAll) watchers.delete(ws);
+            else assignedOnly--;
           });
-          listen(ws, agentId);
-          ws.send(JSON.stringify({ type: 'ready', agentId }));
+          listen(ws, userId);
+          ws.send(JSON.stringify({ type: 'ready', agentId: userId, scope: listener.watchesAll ? 'all' : 'assigned' }));
         });
       },
       () => reject('503 Service Unavailable'),
-    );
+    ).catch(() => reject('503 Service Unavailable'));
   };
   return Object.assign(handler, {
     close() {

@@ -14,7 +14,12 @@ export interface RoutingDeps {
 export type RoutingNotice =
   | { type: 'conversation.assigned'; conversationId: string; agentId: string; reason: string }
   | { type: 'conversation.unassigned'; conversationId: string; agentId: string; reason: string }
-  | { type: 'queue.changed' };
+  | { type: 'queue.changed' }
+  /**
+   * The conversation's state (status, routing status, assignee, team) changed: consoles refresh
+   * its row. Published as it is; the agent socket reads the state for the consoles that listen.
+   */
+  | { type: 'conversation.changed'; conversationId: string };
 
 /**
  * What a routing use case did that others must hear about after its commit: notices for the

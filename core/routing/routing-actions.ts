@@ -120,7 +120,10 @@ export async function handOverConversation(
     return { settings, notices: conversation.anyoneHasRoom ? await assignBestAgent(tx, queued!, settings.strategy) : [] };
   });
   if (!placed) return emptyOutcome();
-  const outcome: RoutingOutcome = { notices: [{ type: 'queue.changed' }, ...placed.notices], events: [] };
+  const outcome: RoutingOutcome = {
+    notices: [{ type: 'queue.changed' }, { type: 'conversation.changed', conversationId: handover.conversationId }, ...placed.notices],
+    events: [],
+  };
   // Only a conversation left waiting is told its place.
   if (!placed.notices.length) outcome.events.push(...(await sendQueueNotices(deps, placed.settings, [handover.conversationId])));
   return outcome;
@@ -129,7 +132,10 @@ export async function handOverConversation(
 /** Routes conversations that just (re)joined the queue and tells those still waiting their place. */
 async function placeQueued(deps: RoutingDeps, conversationIds: string[]): Promise<RoutingOutcome> {
   const settings = await getRoutingSettings(deps.db);
-  const outcome: RoutingOutcome = { notices: [{ type: 'queue.changed' }], events: [] };
+  const outcome: RoutingOutcome = {
+    notices: [{ type: 'queue.changed' }, ...conversationIds.map((conversationId) => ({ type: 'conversation.changed' as const, conversationId }))],
+    events: [],
+  };
   for (const id of conversationIds) outcome.notices.push(...(await routeConversation(deps.db, id, settings)));
   outcome.events.push(...(await sendQueueNotices(deps, settings, conversationIds)));
   return outcome;
@@ -151,7 +157,7 @@ function checkOwnership(actor: Actor, assigneeId: string | null, action: string)
 export async function resolveConversation(deps: RoutingDeps, actor: Actor, conversationId: string): Promise<RoutingOutcome> {
   const result = await deps.db.transaction(async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
-    if (conversation.status === 'resolved') return { freed: null, wasQueued: false };
+    if (conversation.status === 'resolved') return undefined;
     checkOwnership(actor, conversation.assigneeId, 'resolve');
     const freed = await releaseAssignment(tx, conversation, 'resolved');
     await tx
@@ -161,6 +167,8 @@ export async function resolveConversation(deps: RoutingDeps, actor: Actor, conve
     return { freed, wasQueued: conversation.routingStatus === 'queued' };
   });
   const outcome = emptyOutcome();
+  if (!result) return outcome;
+  outcome.notices.push({ type: 'conversation.changed', conversationId });
   if (result.freed) {
     outcome.notices.push({ type: 'conversation.unassigned', conversationId, agentId: result.freed, reason: 'resolved' });
     outcome.notices.push(...(await pullForAgent(deps.db, result.freed)));
@@ -196,7 +204,15 @@ export async function reopenConversation(deps: RoutingDeps, conversationId: stri
     const ok = await assignTo(tx, { ...conversation, routingStatus: 'queued' }, previous, { reason: 'reopen', presences: ['online'] });
     return ok ? previous : null;
   });
-  if (backTo) return { notices: [{ type: 'conversation.assigned', conversationId, agentId: backTo, reason: 'reopen' }], events: [] };
+  if (backTo) {
+    return {
+      notices: [
+        { type: 'conversation.changed', conversationId },
+        { type: 'conversation.assigned', conversationId, agentId: backTo, reason: 'reopen' },
+      ],
+      events: [],
+    };
+  }
   return placeQueued(deps, [conversationId]);
 }
 
@@ -259,6 +275,7 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
     return { from, reason };
   });
   const outcome = emptyOutcome();
+  outcome.notices.push({ type: 'conversation.changed', conversationId });
   if (result.from) outcome.notices.push({ type: 'conversation.unassigned', conversationId, agentId: result.from, reason: result.reason });
   if (transfer.agentId) {
     outcome.notices.push({ type: 'conversation.assigned', conversationId, agentId: transfer.agentId, reason: result.reason });
