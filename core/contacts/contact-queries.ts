@@ -3,9 +3,13 @@ import type { Db } from '../db/client.js';
 import { contactIdentities, contacts } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { olderThan, toPage, type Page } from '../pagination.js';
+import { describeTierRouting } from '../routing/tier-routing.js';
 import { resolveLiveContactId } from './contact-merge.js';
 
-/** A merged contact's id answers with the contact it was merged into, naming the id asked for in `resolvedFrom`. */
+/**
+ * A merged contact's id answers with the contact it was merged into, naming the id asked for in
+ * `resolvedFrom`. `tierRouting` says what routing makes of the contact's tier (null without one).
+ */
 export async function getContact(db: Db, requestedId: string) {
   const id = await resolveLiveContactId(db, requestedId);
   const [contact] = await db.select().from(contacts).where(eq(contacts.id, id));
@@ -23,7 +27,8 @@ export async function getContact(db: Db, requestedId: string) {
     .from(contactIdentities)
     .where(eq(contactIdentities.contactId, id))
     .orderBy(asc(contactIdentities.createdAt));
-  return { ...contact, identities, ...(id === requestedId ? {} : { resolvedFrom: requestedId }) };
+  const tierRouting = await describeTierRouting(db, contact.tier);
+  return { ...contact, identities, tierRouting, ...(id === requestedId ? {} : { resolvedFrom: requestedId }) };
 }
 
 export async function listContacts(db: Db, page: { limit: number; cursor?: string | undefined }): Promise<Page<typeof contacts.$inferSelect>> {

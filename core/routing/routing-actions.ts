@@ -23,7 +23,7 @@ import {
   type RoutingOutcome,
 } from './assign-conversations.js';
 import { sendQueueNotices } from './queue-notices.js';
-import { enabledRulesJson, evaluateRules, parseEnabledRules } from './routing-rules.js';
+import { enabledRulesJson, evaluateRules, parseEnabledRules, sameTier } from './routing-rules.js';
 import { getRoutingSettings, parseRoutingSettings, storedRoutingSettings } from './routing-settings.js';
 
 type Actor = Pick<AuthenticatedUser, 'id' | 'role'>;
@@ -96,7 +96,7 @@ export async function handOverConversation(
       firstMessage: conversation.firstMessage,
       now: new Date(),
     });
-    const vip = tier !== null && settings.vipTiers.includes(tier);
+    const vip = tier !== null && settings.vipTiers.some((vipTier) => sameTier(vipTier, tier));
     const priority = Math.max(conversation.priority, handover.priority ?? 0, rule?.actions.priority ?? 0, vip ? settings.vipPriority : 0);
     const [queued] = await tx
       .update(conversations)

@@ -66,6 +66,14 @@ export interface EvaluatedRule {
   actions: RuleActions;
 }
 
+/**
+ * Tiers come from the bank's CRM as it spells them ("VIP", "vip", "Vip"): routing compares them
+ * without regard to case, so a contact is not silently demoted by a spelling.
+ */
+export function sameTier(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
+}
+
 /** The first enabled rule, in order, whose every condition holds; absent conditions always hold. */
 export function evaluateRules<R extends EvaluatedRule>(rules: R[], context: RoutingContext): R | undefined {
   return rules.find((rule) => matches(rule.conditions, context));
@@ -74,7 +82,7 @@ export function evaluateRules<R extends EvaluatedRule>(rules: R[], context: Rout
 function matches(c: RuleConditions, x: RoutingContext): boolean {
   if (c.channelTypes && !(x.channelType && c.channelTypes.includes(x.channelType))) return false;
   if (c.languages && !(x.language && c.languages.includes(x.language))) return false;
-  if (c.tiers && !(x.tier && c.tiers.includes(x.tier))) return false;
+  if (c.tiers && !(x.tier !== null && c.tiers.some((tier) => sameTier(tier, x.tier!)))) return false;
   if (c.attributes && !Object.entries(c.attributes).every(([key, value]) => x.attributes[key] === value)) return false;
   if (c.keywords) {
     const text = x.firstMessage?.toLowerCase() ?? '';
