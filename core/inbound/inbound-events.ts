@@ -33,7 +33,30 @@ export async function recordInboundEvents(db: Db, channelId: string, events: Acc
       .where(and(eq(inboundEvents.channelId, channelId), eq(inboundEvents.dedupeKey, event.dedupeKey)));
     recorded.push({ id: existing!.id, duplicate: true });
   }
+  if (recorded.length) await noteInboundActivity(db, channelId);
   return recorded;
+}
+
+/** How stale a channel's `last_inbound_at` may get; it is a health hint, not a record. */
+const inboundActivityIntervalMs = 10_000;
+const inboundActivityWritten = new Map<string, number>();
+
+/**
+ * Records on the channel that its provider reached the hub. The acknowledgement path runs it for
+ * every request, so it writes at most once per interval per channel and process: between writes
+ * it costs a map lookup, and the channel list reads one column instead of searching the events.
+ * A failed write is only retried with the next event: the events themselves are committed.
+ */
+async function noteInboundActivity(db: Db, channelId: string): Promise<void> {
+  const now = Date.now();
+  if (now - (inboundActivityWritten.get(channelId) ?? 0) < inboundActivityIntervalMs) return;
+  inboundActivityWritten.set(channelId, now);
+  try {
+    await db.execute(sql`update channels set last_inbound_at = now()
+      where id = ${channelId}::uuid and (last_inbound_at is null or last_inbound_at < now())`);
+  } catch {
+    inboundActivityWritten.delete(channelId);
+  }
 }
 
 /** Events committed but still unprocessed after the grace period: their queue job may be lost. */

@@ -1,5 +1,6 @@
 import { addConversationNote, noteCreated, noteInput } from '../../core/conversations/conversation-notes.js';
 import { getMessage } from '../../core/conversations/conversation-queries.js';
+import { overviewQuery, readSupervisorOverview } from '../../core/reports/supervisor-overview.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { defineRoute, staffRoles, type ApiRoute } from './route.js';
 
@@ -27,5 +28,20 @@ export const consoleRoutes: ApiRoute[] = [
       if (created) await enqueueOrLeaveToSweeper(runtime, () => runtime.events.publish([noteCreated(message)]));
       return view;
     },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/supervisor/overview',
+    summary:
+      "The supervisor's overview: the waiting queue (overall and per team line, `teamId` null is the common line), every agent's presence and load, and today's traffic per channel since midnight in `timeZone` (the hub server's time zone when left out)",
+    tag: 'reports',
+    roles: ['admin', 'supervisor'],
+    query: overviewQuery,
+    responds: {
+      status: 200,
+      description:
+        '{ queue: { waiting, longestWaitSeconds, byTeam: [{ teamId, name, waiting, longestWaitSeconds }] }, agents: [{ userId, name, role, presence, presenceChangedAt, activeConversations, capacity, teams: [{ id, name }] }], today: { timeZone, since, opened, resolved, byChannel: [{ channelId, name, type, inbound, outbound, conversationsOpened }] } }',
+    },
+    handle: ({ runtime, query }) => readSupervisorOverview(runtime.database.db, { timeZone: query.timeZone }),
   }),
 ];

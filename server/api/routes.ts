@@ -12,6 +12,7 @@ import {
 import { getContact, listContacts } from '../../core/contacts/contact-queries.js';
 import { getConversation, getMessage, listMessages } from '../../core/conversations/conversation-queries.js';
 import { conversationListQuery, listConversations } from '../../core/conversations/conversation-list.js';
+import { readChannelHealth } from '../../core/channels/channel-health.js';
 import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
 import { readAttachment } from '../../core/attachments/attachment-store.js';
 import { HubError, notFound } from '../../core/errors.js';
@@ -53,11 +54,19 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/channels',
-    summary: 'List channels (secrets are never returned; `secretsSet` names the ones that are set)',
+    summary:
+      'List channels (secrets are never returned; `secretsSet` names the ones that are set), each with its health: when the provider last reached the hub (`lastInboundAt`, to within about 10 seconds) and the latest error (`lastError`: a failed or unknown-outcome send, or a dead-lettered inbound event, whichever is newer)',
     tag: 'channels',
     roles: ['admin', 'supervisor'],
-    responds: { status: 200, description: '{ items: Channel[] }' },
-    handle: async ({ runtime }) => ({ items: await listChannels(channelDeps(runtime)) }),
+    responds: {
+      status: 200,
+      description:
+        "{ items: [Channel & { lastInboundAt, lastError: null | { source: 'outbound', code, message, at, messageId } | { source: 'inbound', code: 'dead_letter', message, at, inboundEventId } }] }",
+    },
+    handle: async ({ runtime }) => {
+      const [channels, health] = await Promise.all([listChannels(channelDeps(runtime)), readChannelHealth(runtime.database.db)]);
+      return { items: channels.map((channel) => ({ ...channel, lastInboundAt: null, lastError: null, ...health.get(channel.id) })) };
+    },
   }),
   defineRoute({
     method: 'post',
