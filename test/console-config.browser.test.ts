@@ -56,7 +56,7 @@ describe.skipIf(!hasChromium)('console configuration screens in Chromium', () =>
     expect(created.status).toBe(201);
     const { page, errors, close } = await signIn(admin);
     await open(page, 'Knowledge base');
-    await page.getByRole('searchbox', { name: 'Search titles, questions, answers or tags' }).fill('丢了');
+    await page.getByRole('searchbox', { name: 'Search articles' }).fill('丢了');
     await page.getByRole('button', { name: 'Edit Lost card' }).click();
     const drawer = page.getByRole('dialog', { name: 'Edit article: Lost card' });
     await drawer.getByRole('textbox', { name: 'Answer' }).fill('Freeze it in the app at once, then call 95588 for a new card.');

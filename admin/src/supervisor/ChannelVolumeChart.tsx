@@ -26,6 +26,8 @@ export function ChannelVolumeChart({ channels }: { channels: ChannelVolume[] }) 
       notMerge
       style={{ height: 280 }}
       option={{
+        // The console's blue for what customers send, green for replies, amber for new conversations.
+        color: ['#1f5fbf', '#52c41a', '#faad14'],
         tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
         legend: { top: 0 },
         grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
