@@ -192,6 +192,22 @@ describe('the session cookie on the API', () => {
     expect(audits.map((a) => a.action)).toEqual(['user.create', 'auth.sign_in', 'auth.sign_out']);
   });
 
+  it('GET /auth/session says whether this browser is signed in, without an error for a signed-out one', async () => {
+    await newUser('agent', 'session.agent@bank.test');
+    const signedOut = await fetch(`${hub.baseUrl}/api/v1/auth/session`);
+    expect(signedOut.status).toBe(200);
+    expect(await signedOut.json()).toEqual({ user: null, csrfToken: null });
+
+    const session = await signIn('session.agent@bank.test');
+    const signedIn = await call(session, 'GET', '/auth/session');
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.user).toMatchObject({ email: 'session.agent@bank.test', role: 'agent' });
+    expect(signedIn.body.csrfToken).toBe(session.csrfToken);
+
+    await call(session, 'POST', '/auth/logout');
+    expect((await call(session, 'GET', '/auth/session')).body.user).toBeNull();
+  });
+
   it('ends a session left idle, and one past its lifetime; use keeps it alive', async () => {
     const user = await newUser('agent', 'idle.agent@bank.test');
     const idle = await signIn('idle.agent@bank.test');

@@ -59,6 +59,14 @@ export const authRoutes: ApiRoute[] = [
       return { signedOut: true };
     },
   }),
+  definePublicRoute({
+    method: 'get',
+    path: '/auth/session',
+    summary: 'Whether this browser is signed in: the session answer, or `{ user: null }` (200 either way, so a sign-in page asks without an error)',
+    tag: 'auth',
+    responds: { status: 200, description: '{ user: { id, email, name, role } | null, csrfToken }' },
+    handle: async ({ user }) => (user ? sessionAnswer(user, user.session?.csrfToken ?? null) : { user: null, csrfToken: null }),
+  }),
   defineRoute({
     method: 'get',
     path: '/auth/me',

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
-import { ApiError, get, post, setCsrfToken, setUnauthorizedHandler } from '../api/client';
+import { get, post, setCsrfToken, setUnauthorizedHandler } from '../api/client';
 import type { Role, SessionAnswer, SessionUser } from '../api/types';
 
 interface AuthState {
@@ -28,11 +28,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   useEffect(() => {
-    get<SessionAnswer>('/auth/me')
-      .then(accept, (error: unknown) => {
-        if (!(error instanceof ApiError) || error.status !== 401) console.warn('session check failed', error);
-        accept(undefined);
-      })
+    get<SessionAnswer | { user: null }>('/auth/session')
+      .then(
+        (answer) => accept(answer.user ? answer : undefined),
+        (error: unknown) => {
+          console.warn('session check failed', error);
+          accept(undefined);
+        },
+      )
       .finally(() => setChecking(false));
   }, [accept]);
 
