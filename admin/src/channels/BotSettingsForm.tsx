@@ -43,14 +43,12 @@ export function BotSettingsForm({ channelId, readOnly }: { channelId: string; re
       <Form.Item name="handoverKeywords" label={t('bot.handoverKeywords')} extra={t('bot.handoverKeywordsHelp')} rules={[{ type: 'array', max: 50 }]}>
         {keywordsSelect}
       </Form.Item>
-      <Space size="large" wrap>
-        <Form.Item name="maxFailures" label={t('bot.maxFailures')} extra={t('bot.maxFailuresHelp')} rules={[{ required: true }]}>
-          <InputNumber min={1} max={10} precision={0} />
-        </Form.Item>
-        <Form.Item name="confidenceThreshold" label={t('bot.confidenceThreshold')} extra={t('bot.confidenceThresholdHelp')} rules={[{ required: true }]}>
-          <InputNumber min={0} max={1} step={0.05} />
-        </Form.Item>
-      </Space>
+      <Form.Item name="maxFailures" label={t('bot.maxFailures')} extra={t('bot.maxFailuresHelp')} rules={[{ required: true }]}>
+        <InputNumber min={1} max={10} precision={0} />
+      </Form.Item>
+      <Form.Item name="confidenceThreshold" label={t('bot.confidenceThreshold')} extra={t('bot.confidenceThresholdHelp')} rules={[{ required: true }]}>
+        <InputNumber min={0} max={1} step={0.05} />
+      </Form.Item>
       <Form.Item name="offerText" label={t('bot.offerText')} extra={t('bot.offerTextHelp')} rules={[{ required: true, whitespace: true }, { max: 1000 }]}>
         {text}
       </Form.Item>
@@ -67,7 +65,7 @@ export function BotSettingsForm({ channelId, readOnly }: { channelId: string; re
             <>
               {rows.map((row, index) => (
                 <Space key={row.key} align="start" wrap style={{ display: 'flex', marginBottom: 8 }}>
-                  <Form.Item name={[row.name, 'keywords']} label={`${t('bot.keywords')} ${index + 1}`} rules={[{ required: true }]} style={{ minWidth: 320 }}>
+                  <Form.Item name={[row.name, 'keywords']} label={t('bot.ruleKeywords', { n: index + 1 })} rules={[{ required: true }]} style={{ minWidth: 320 }}>
                     {keywordsSelect}
                   </Form.Item>
                   <Form.Item name={[row.name, 'priority']} label={t('bot.priority')} rules={[{ required: true }]}>

@@ -59,8 +59,9 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
   return (
     <Space orientation="vertical" size="middle" style={{ width: '100%' }}>
       <Link to="/channels">← {t('back')}</Link>
-      <Card
-        title={
+      <Card>
+        {/* A wrapping row rather than the card's title and extra: on a phone the actions would squeeze the name out. */}
+        <div style={{ display: 'flex', flexWrap: 'wrap', justifyContent: 'space-between', alignItems: 'center', gap: 12, marginBottom: 16 }}>
           <Space wrap>
             <ChannelBadge type={data.type} />
             <Typography.Title level={1} style={{ fontSize: 18, margin: 0 }}>
@@ -68,9 +69,7 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
             </Typography.Title>
             <EnabledTag enabled={data.enabled} />
           </Space>
-        }
-        extra={
-          canEdit && (
+          {canEdit && (
             <Space wrap>
               {typeInfo?.testable && (
                 <Button icon={<ApiOutlined />} loading={test.isPending} onClick={() => test.mutate()}>
@@ -89,9 +88,8 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
                 </Button>
               )}
             </Space>
-          )
-        }
-      >
+          )}
+        </div>
         {test.data && (
           <Alert
             type={test.data.ok ? 'success' : 'error'}

@@ -261,8 +261,8 @@ function MapField({ property, path, readOnly, value }: { property: Property; pat
               </Card>
             ))}
             {!readOnly && (
-              <Button type="dashed" icon={<PlusOutlined />} onClick={() => add({})}>
-                {t('form.addItem')} {label}
+              <Button type="dashed" icon={<PlusOutlined />} onClick={() => add({})} aria-label={`${t('form.addItem')}: ${label}`}>
+                {t('form.addItem')}
               </Button>
             )}
           </>

@@ -80,12 +80,12 @@ export default function DeadEventsPage() {
         loading={events.isLoading}
         dataSource={events.data}
         pagination={{ pageSize: 20, hideOnSinglePage: true }}
-        scroll={{ x: 900 }}
+        scroll={{ x: 1000 }}
         columns={[
           {
             key: 'channel',
             title: t('channel'),
-            width: 220,
+            width: 260,
             render: (_, event) => {
               const channel = channelOf(event.channelId);
               return channel ? (
@@ -102,12 +102,12 @@ export default function DeadEventsPage() {
             key: 'dedupeKey',
             title: t('dedupeKey'),
             render: (_, event) => (
-              <Typography.Text code ellipsis={{ tooltip: event.dedupeKey }} style={{ maxWidth: 240 }}>
+              <Typography.Text code ellipsis={{ tooltip: event.dedupeKey }} style={{ maxWidth: 200 }}>
                 {event.dedupeKey}
               </Typography.Text>
             ),
           },
-          { key: 'attempts', title: t('attempts'), dataIndex: 'attempts', width: 100, align: 'right' },
+          { key: 'attempts', title: t('attempts'), dataIndex: 'attempts', width: 110, align: 'right' },
           {
             key: 'error',
             title: t('error'),
@@ -120,7 +120,7 @@ export default function DeadEventsPage() {
                 </Tooltip>
               ),
           },
-          { key: 'received', title: t('received'), width: 140, render: (_, event) => <When at={event.receivedAt} /> },
+          { key: 'received', title: t('received'), width: 150, render: (_, event) => <When at={event.receivedAt} /> },
           status === 'processed'
             ? { key: 'processed', title: t('processed'), width: 140, render: (_, event) => <When at={event.processedAt} /> }
             : {

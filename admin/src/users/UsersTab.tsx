@@ -140,7 +140,7 @@ export function UsersTab() {
           {
             key: 'lastSignIn',
             title: t('users.lastSignIn'),
-            width: 140,
+            width: 170,
             render: (_, user) =>
               user.lastSignInAt ? <span title={formatTime(user.lastSignInAt)}>{fromNow(user.lastSignInAt)}</span> : <Typography.Text type="secondary">{t('users.never')}</Typography.Text>,
           },
