@@ -57,7 +57,7 @@ describe('tiers from the CRM', () => {
     await customerPosts('+8613900000002', '我想咨询理财');
     const vip = await conversationOf('+8613900000001');
     const wealthy = await conversationOf('+8613900000002');
-    await waitFor(async () => (await conversation(vip)).routingStatus && (await conversation(wealthy)).routingStatus, 10_000, 'both routed');
+    await waitFor(async () => (await conversation(vip)).routingStatus === 'queued' && (await conversation(wealthy)).routingStatus === 'queued', 10_000, 'both queued');
     expect(await conversation(vip)).toMatchObject({ priority: 2 });
     expect(await conversation(wealthy)).toMatchObject({ priority: 3, requiredSkills: ['wealth'], routingRuleId: rule.body.id });
     for (const done of [vip, wealthy]) expect((await hub.api('POST', `/api/v1/conversations/${done}/resolve`)).status).toBe(200);
