@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from './support/callback-server.js';
+import { createAgent, type TestAgent } from './support/test-agents.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 // Routing driven from outside, as a bank's integrator does: the CRM pushes contacts and tiers,
@@ -9,6 +10,7 @@ import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 let hub: TestHub;
 let callback: Awaited<ReturnType<typeof startCallbackServer>>;
 let channel: { id: string; secret: string };
+const missing = '00000000-0000-4000-8000-000000000000';
 
 beforeAll(async () => {
   hub = await startTestHub({ queueNotices: true });
@@ -40,6 +42,12 @@ function conversationOf(phone: string): Promise<string> {
 }
 
 const conversation = async (id: string) => (await hub.api('GET', `/api/v1/conversations/${id}`)).body;
+
+/** Nobody takes new work: the suite's conversations wait until a test brings its agent online. */
+async function everyoneOffline() {
+  const agents = (await hub.api('GET', '/api/v1/agents')).body.items as Array<{ userId: string }>;
+  for (const a of agents) expect((await hub.api('PUT', `/api/v1/agents/${a.userId}/presence`, { presence: 'offline' })).status).toBe(200);
+}
 
 describe('tiers from the CRM', () => {
   it('a tier written "VIP" is a VIP: the conversation waits at VIP priority, and rules match tiers without regard to case', async () => {
@@ -77,5 +85,104 @@ describe('tiers from the CRM', () => {
     expect((await hub.api('GET', `/api/v1/contacts/${id}`)).body.tierRouting).toEqual({ vip: true, vipPriority: 2, ruleIds: [], known: true });
     const noTier = await hub.api('PATCH', `/api/v1/contacts/${id}`, { tier: null });
     expect(noTier.body.tierRouting).toBeNull();
+  });
+});
+
+describe('assignment history', () => {
+  let first: TestAgent;
+  let second: TestAgent;
+  let outsider: TestAgent;
+  let supervisor: TestAgent;
+
+  beforeAll(async () => {
+    await everyoneOffline();
+    first = await createAgent(hub, 'first@bank.test', { capacity: 2 });
+    second = await createAgent(hub, 'second@bank.test', { capacity: 2 });
+    outsider = await createAgent(hub, 'outsider@bank.test', { capacity: 2 });
+    supervisor = await createAgent(hub, 'supervisor@bank.test', undefined, 'supervisor');
+  });
+
+  it('lists who had the conversation, when and why, how each assignment ended, and the transfers with their notes', async () => {
+    await first.api('PUT', '/api/v1/agents/me/presence', { presence: 'online' });
+    await customerPosts('+8613900000010', '我的转账一直没到');
+    const id = await conversationOf('+8613900000010');
+    await waitFor(async () => (await conversation(id)).assigneeId === first.id, 10_000, 'assignment to first');
+    await second.api('PUT', '/api/v1/agents/me/presence', { presence: 'busy' });
+    const moved = await first.api('POST', `/api/v1/conversations/${id}/transfer`, { agentId: second.id, note: '客户的跨行转账，请查清算状态' });
+    expect(moved.status).toBe(200);
+    expect((await second.api('POST', `/api/v1/conversations/${id}/resolve`)).status).toBe(200);
+
+    const history = await first.api('GET', `/api/v1/conversations/${id}/assignments`);
+    expect(history.status).toBe(200);
+    expect(history.body).toEqual({
+      conversationId: id,
+      items: [
+        {
+          id: expect.any(String),
+          agentId: first.id,
+          agentName: expect.any(String),
+          reason: 'queue',
+          note: null,
+          actorUserId: null,
+          actorName: null,
+          assignedAt: expect.any(String),
+          endedAt: expect.any(String),
+          endReason: 'transferred',
+        },
+        {
+          id: expect.any(String),
+          agentId: second.id,
+          agentName: expect.any(String),
+          reason: 'transfer',
+          note: '客户的跨行转账，请查清算状态',
+          actorUserId: first.id,
+          actorName: expect.any(String),
+          assignedAt: expect.any(String),
+          endedAt: expect.any(String),
+          endReason: 'resolved',
+        },
+      ],
+      transfers: [
+        {
+          id: expect.any(String),
+          fromAgentId: first.id,
+          fromAgentName: expect.any(String),
+          toAgentId: second.id,
+          toAgentName: expect.any(String),
+          toTeamId: null,
+          toTeamName: null,
+          note: '客户的跨行转账，请查清算状态',
+          actorUserId: first.id,
+          actorName: expect.any(String),
+          createdAt: expect.any(String),
+        },
+      ],
+    });
+    const [queued, transferred] = history.body.items;
+    expect(Date.parse(queued.assignedAt)).toBeLessThanOrEqual(Date.parse(queued.endedAt));
+    expect(Date.parse(queued.endedAt)).toBeLessThanOrEqual(Date.parse(transferred.assignedAt));
+
+    expect((await second.api('GET', `/api/v1/conversations/${id}/assignments`)).status).toBe(200);
+    expect((await supervisor.api('GET', `/api/v1/conversations/${id}/assignments`)).body).toEqual(history.body);
+    expect((await hub.api('GET', `/api/v1/conversations/${id}/assignments`)).status).toBe(200);
+    const refused = await outsider.api('GET', `/api/v1/conversations/${id}/assignments`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatch(/conversations they have had/);
+    expect((await supervisor.api('GET', `/api/v1/conversations/${missing}/assignments`)).status).toBe(404);
+
+    const openapi = (await (await fetch(`${hub.baseUrl}/api/openapi.json`)).json()) as { paths: Record<string, any> };
+    expect(openapi.paths['/api/v1/conversations/{id}/assignments']?.get.description).toBe('Roles: admin, supervisor, agent.');
+    await first.api('PUT', '/api/v1/agents/me/presence', { presence: 'offline' });
+    await second.api('PUT', '/api/v1/agents/me/presence', { presence: 'offline' });
+  });
+
+  it('a conversation waiting for its first agent has an empty history, which agents may not read', async () => {
+    await everyoneOffline();
+    await customerPosts('+8613900000011', '你好');
+    const id = await conversationOf('+8613900000011');
+    await waitFor(async () => (await conversation(id)).routingStatus === 'queued', 10_000, 'queued');
+    expect((await supervisor.api('GET', `/api/v1/conversations/${id}/assignments`)).body).toEqual({ conversationId: id, items: [], transfers: [] });
+    expect((await first.api('GET', `/api/v1/conversations/${id}/assignments`)).status).toBe(403);
+    expect((await hub.api('POST', `/api/v1/conversations/${id}/resolve`)).status).toBe(200);
   });
 });

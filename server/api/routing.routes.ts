@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { conversationTransfers } from '../../core/db/schema.js';
 import { agentProfileInput, createTeam, createTeamInput, getAgent, getOwnAgentProfile, listAgents, listTeams, presenceInput, renameTeam, upsertAgentProfile } from '../../core/routing/agent-profiles.js';
 import type { RoutingOutcome } from '../../core/routing/assign-conversations.js';
+import { listAssignmentHistory } from '../../core/routing/assignment-history.js';
 import { queuePositions } from '../../core/routing/queue-notices.js';
 import {
   reopenConversation,
@@ -264,4 +265,22 @@ const conversationRoutingRoutes: ApiRoute[] = [
   }),
 ];
 
-export const routingRoutes: ApiRoute[] = [...teamAndAgentRoutes, ...ruleRoutes, ...conversationRoutingRoutes];
+const assignmentHistoryRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/conversations/:id/assignments',
+    summary:
+      "A conversation's assignment history, oldest first: who had it, when, why it came to them, when and why it left them, with the transfers and their notes. Agents read it only for conversations they have had.",
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: {
+      status: 200,
+      description:
+        '{ conversationId, items: [{ id, agentId, agentName, reason, note, actorUserId, actorName, assignedAt, endedAt, endReason }], transfers: [{ id, fromAgentId, fromAgentName, toAgentId, toAgentName, toTeamId, toTeamName, note, actorUserId, actorName, createdAt }] }',
+    },
+    fails: { 403: 'an agent who never had the conversation' },
+    handle: ({ runtime, user, params }) => listAssignmentHistory(runtime.database.db, user, params.id!),
+  }),
+];
+
+export const routingRoutes: ApiRoute[] = [...teamAndAgentRoutes, ...ruleRoutes, ...conversationRoutingRoutes, ...assignmentHistoryRoutes];
