@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from './support/callback-server.js';
@@ -42,6 +43,7 @@ function conversationOf(phone: string): Promise<string> {
 }
 
 const conversation = async (id: string) => (await hub.api('GET', `/api/v1/conversations/${id}`)).body;
+const callbacksFor = (conversationId: string) => callback.received.map((r) => JSON.parse(r.body)).filter((b) => b.conversationId === conversationId);
 
 /** Nobody takes new work: the suite's conversations wait until a test brings its agent online. */
 async function everyoneOffline() {
@@ -183,6 +185,41 @@ describe('assignment history', () => {
     await waitFor(async () => (await conversation(id)).routingStatus === 'queued', 10_000, 'queued');
     expect((await supervisor.api('GET', `/api/v1/conversations/${id}/assignments`)).body).toEqual({ conversationId: id, items: [], transfers: [] });
     expect((await first.api('GET', `/api/v1/conversations/${id}/assignments`)).status).toBe(403);
+    expect((await hub.api('POST', `/api/v1/conversations/${id}/resolve`)).status).toBe(200);
+  });
+});
+
+describe('the notice texts an integrator sees', () => {
+  it('the default queue-notice and bot texts are the ones the docs list, and the callbacks carry the documented payload fields', async () => {
+    const routingDoc = await readFile(new URL('../docs/routing.md', import.meta.url), 'utf8');
+    const botDoc = await readFile(new URL('../docs/bot.md', import.meta.url), 'utf8');
+    // A fresh hub's settings are the defaults; the suite changed only vipTiers.
+    const settings = (await hub.api('GET', '/api/v1/routing/settings')).body;
+    expect(routingDoc).toContain(settings.queueNotice.texts.zh);
+    expect(routingDoc).toContain(settings.queueNotice.texts.en);
+
+    const botChannel = await hub.createApiChannel(callback.url);
+    const bot = (await hub.api('GET', `/api/v1/channels/${botChannel.id}/bot`)).body;
+    for (const text of [bot.offerText, bot.fallbackText, bot.handoverText]) expect(botDoc).toContain(text);
+    expect((await hub.api('PATCH', `/api/v1/channels/${botChannel.id}/bot`, { enabled: true })).status).toBe(200);
+
+    await everyoneOffline();
+    await customerPosts('+8613900000020', '这是什么东西', botChannel);
+    const id = await conversationOf('+8613900000020');
+    const fallback = await waitFor(async () => callbacksFor(id).find((b) => b.payload?.bot?.kind === 'fallback'), 10_000, 'fallback callback');
+    expect(fallback).toMatchObject({ conversationId: id, contentKind: 'text', text: bot.fallbackText, payload: { bot: { kind: 'fallback', failures: 1 } } });
+
+    await customerPosts('+8613900000020', '转人工', botChannel);
+    const handover = await waitFor(async () => callbacksFor(id).find((b) => b.payload?.bot?.kind === 'handover'), 10_000, 'handover callback');
+    expect(handover).toMatchObject({ text: bot.handoverText, payload: { bot: { kind: 'handover', reason: 'customer_request' } } });
+
+    const notice = await waitFor(async () => callbacksFor(id).find((b) => b.payload?.queueNotice), 10_000, 'queue notice callback');
+    const { position, ahead, minutes } = notice.payload.queueNotice;
+    expect(notice.payload.queueNotice).toEqual({ position: expect.any(Number), ahead: position - 1, minutes: expect.any(Number) });
+    expect(minutes).toBeGreaterThanOrEqual(1);
+    expect(notice.text).toBe(settings.queueNotice.texts.zh.replace('{ahead}', ahead).replace('{position}', position).replace('{minutes}', minutes));
+    expect(routingDoc).toMatch(/payload\.queueNotice/);
+    expect(botDoc).toMatch(/payload\.bot/);
     expect((await hub.api('POST', `/api/v1/conversations/${id}/resolve`)).status).toBe(200);
   });
 });

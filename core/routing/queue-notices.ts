@@ -110,10 +110,12 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
   const events: DomainEvent[] = [];
   for (const row of due) {
     const texts = primaryLanguage(row.language) === 'en' ? notice.texts.en : notice.texts.zh;
+    // The numbers travel with the text, so a bank's app or system can word the notice itself.
+    const queueNotice = { position: row.position, ahead: row.position - 1, minutes: estimate(row.position, row.teamId) };
     const text = texts
-      .replaceAll('{position}', String(row.position))
-      .replaceAll('{ahead}', String(row.position - 1))
-      .replaceAll('{minutes}', String(estimate(row.position, row.teamId)));
+      .replaceAll('{position}', String(queueNotice.position))
+      .replaceAll('{ahead}', String(queueNotice.ahead))
+      .replaceAll('{minutes}', String(queueNotice.minutes));
     const message = await deps.db.transaction(async (tx) => {
       // Locks the conversation while it still waits, records the notice and reads what queueing
       // the message needs, in one statement.
@@ -127,7 +129,7 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
         return await queueOutboundMessage(
           tx,
           deps.adapters,
-          { conversationId: row.id, authorKind: 'system', text, payload: { queueNotice: { position: row.position } } },
+          { conversationId: row.id, authorKind: 'system', text, payload: { queueNotice } },
           locked,
         );
       } catch (error) {
