@@ -4,6 +4,7 @@ import { exportPKCS8, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeApns, type FakeApns } from '../adapters/app-push/fake-apns.js';
 import { startFakeFcm, type FakeFcm } from '../adapters/app-push/fake-fcm.js';
+import { createAgent } from './support/test-agents.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 let hub: TestHub;
@@ -417,5 +418,49 @@ describe('app channel: configuration', () => {
     const response = await fetch(`${hub.baseUrl}/webhooks/app/${channelId}`, { method: 'POST', body: '{}' });
     expect(response.status).toBe(404);
     expect((await response.json()).error).toMatch(/\/api\/app\/v1\/channels\//);
+  });
+});
+
+describe('app channel: devices in the admin API', () => {
+  it('lists a contact’s devices with platform, last seen, and why and when an inactive one stopped, without push tokens', async () => {
+    const token = await appToken('cust-5001');
+    const first = await app('POST', '/devices', token, { platform: 'fcm', token: 'fcm-token-cust-5001-a' });
+    const rotated = await app('POST', '/devices', token, { platform: 'fcm', token: 'fcm-token-cust-5001-b', replacesToken: 'fcm-token-cust-5001-a' });
+    const iphone = await app('POST', '/devices', token, { platform: 'apns', token: 'cafe5001' });
+    expect((await app('DELETE', `/devices/${iphone.body.id}`, token)).status).toBe(200);
+    const contactId = (await contactOf('cust-5001'))!;
+
+    const agent = await createAgent(hub, 'devices.agent@bank.test');
+    const listed = await agent.api('GET', `/api/v1/contacts/${contactId}/devices`);
+    expect(listed.status).toBe(200);
+    expect(listed.body.contactId).toBe(contactId);
+    const byId = new Map(listed.body.items.map((d: any) => [d.id, d]));
+    expect(listed.body.items[0]).toEqual({
+      id: rotated.body.id,
+      channelId,
+      channelName: 'Bank App',
+      appUserId: 'cust-5001',
+      platform: 'fcm',
+      active: true,
+      deactivatedReason: null,
+      deactivatedAt: null,
+      lastSeenAt: rotated.body.lastSeenAt,
+      createdAt: rotated.body.createdAt,
+    });
+    expect(byId.get(first.body.id)).toMatchObject({ platform: 'fcm', active: false, deactivatedReason: 'replaced', deactivatedAt: expect.any(String) });
+    expect(byId.get(iphone.body.id)).toMatchObject({ platform: 'apns', active: false, deactivatedReason: 'unregistered', deactivatedAt: expect.any(String) });
+    expect(listed.body.items).toHaveLength(3);
+    expect(JSON.stringify(listed.body)).not.toContain('fcm-token-cust-5001');
+    expect(JSON.stringify(listed.body)).not.toContain('cafe5001');
+
+    // A device the provider reports invalid shows the provider's code, as the docs promise.
+    const conversation = await openConversation('cust-5001', 'c-1');
+    fcm.failToken('fcm-token-cust-5001-b', 'UNREGISTERED');
+    await messageWithStatus(await agentReply(conversation.id, 'are you there?'), 'sent');
+    const after = await hub.api('GET', `/api/v1/contacts/${contactId}/devices`);
+    expect(after.body.items.find((d: any) => d.id === rotated.body.id)).toMatchObject({ active: false, deactivatedReason: 'UNREGISTERED' });
+
+    expect((await hub.api('GET', '/api/v1/contacts/00000000-0000-4000-8000-000000000000/devices')).status).toBe(404);
+    expect((await hub.api('GET', `/api/v1/contacts/${(await contactOf('cust-2003'))!}/devices`)).body.items).toEqual([]);
   });
 });

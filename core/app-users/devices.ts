@@ -1,9 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { PushDevice, PushDeviceDirectory } from '../channels/contract.js';
+import { resolveLiveContactId } from '../contacts/contact-merge.js';
 import { resolveSender } from '../contacts/resolve-contact.js';
 import type { Db } from '../db/client.js';
-import { appDevices, pushPlatforms } from '../db/schema.js';
+import { appDevices, channels, contactIdentities, pushPlatforms } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -84,6 +85,37 @@ function toDeviceView(row: typeof appDevices.$inferSelect) {
     lastSeenAt: row.lastSeenAt,
     createdAt: row.createdAt,
   };
+}
+
+/**
+ * A contact's app installs on every app channel, active ones first, then most recently seen, for
+ * staff answering "why did the customer get no notification?". Inactive devices stay listed with
+ * why and when they stopped (the rows are kept for the audit trail). Devices are found through
+ * the contact's `app_user` identities, so they follow the identities through merges and undos.
+ * Push tokens are not shown: they address the customer's phone and are of no use to staff.
+ */
+export async function listContactDevices(db: Db, contactId: string) {
+  const live = await resolveLiveContactId(db, contactId);
+  const items = await db
+    .select({
+      id: appDevices.id,
+      channelId: appDevices.channelId,
+      channelName: channels.name,
+      appUserId: appDevices.appUserId,
+      platform: appDevices.platform,
+      active: appDevices.active,
+      deactivatedReason: appDevices.deactivatedReason,
+      // Nothing but a deactivation touches an inactive device (registering it again reactivates it).
+      deactivatedAt: sql<Date | null>`case when ${appDevices.active} then null else ${appDevices.updatedAt} end`.mapWith(appDevices.updatedAt),
+      lastSeenAt: appDevices.lastSeenAt,
+      createdAt: appDevices.createdAt,
+    })
+    .from(appDevices)
+    .innerJoin(contactIdentities, eq(contactIdentities.id, appDevices.identityId))
+    .innerJoin(channels, eq(channels.id, appDevices.channelId))
+    .where(eq(contactIdentities.contactId, live))
+    .orderBy(desc(appDevices.active), desc(appDevices.lastSeenAt), appDevices.id);
+  return { contactId: live, items };
 }
 
 /** The devices of one channel, as its push adapter sees them. */

@@ -1,3 +1,4 @@
+import { listContactDevices } from '../../core/app-users/devices.js';
 import { getMerge, listMerges, mergeContactsManually, mergeInput, mergeListQuery, undoMerge, type ContactMerge } from '../../core/contacts/contact-merge.js';
 import {
   addIdentities,
@@ -73,6 +74,20 @@ export const identityRoutes: ApiRoute[] = [
     query: pageQuery,
     responds: { status: 200, description: '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }' },
     handle: ({ runtime, params, query }) => listTimeline(runtime.database.db, params.id!, query),
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/contacts/:id/devices',
+    summary:
+      "The contact's mobile-app installs on every app channel, active first: platform, last seen, and for an inactive one why and when it stopped receiving pushes (kept for the audit trail; push tokens are never shown)",
+    tag: 'contacts',
+    roles: staffRoles,
+    responds: {
+      status: 200,
+      description:
+        '{ contactId, items: [{ id, channelId, channelName, appUserId, platform: fcm | apns, active, deactivatedReason, deactivatedAt, lastSeenAt, createdAt }] }',
+    },
+    handle: ({ runtime, params }) => listContactDevices(runtime.database.db, params.id!),
   }),
   defineRoute({
     method: 'post',
