@@ -11,6 +11,8 @@ let hub: TestHub;
 let fcm: FakeFcm;
 let apns: FakeApns;
 let channelId: string;
+/** The Firebase service account's key, for suites that create a second channel. */
+let fcmPrivateKey: string;
 const tokenSecret = randomBytes(32).toString('hex');
 const fcmAccount = { projectId: 'bank-app-prod', clientEmail: 'push@bank-app-prod.iam.gserviceaccount.com' };
 const apnsAccount = { teamId: 'TEAM123456', keyId: 'KEY1234567', topic: 'com.bank.mobile' };
@@ -21,6 +23,7 @@ beforeAll(async () => {
   const apnsKey = await generateKeyPair('ES256', { extractable: true });
   fcm = await startFakeFcm({ ...fcmAccount, publicKey: serviceAccount.publicKey });
   apns = await startFakeApns({ ...apnsAccount, publicKey: apnsKey.publicKey });
+  fcmPrivateKey = await exportPKCS8(serviceAccount.privateKey);
   const created = await hub.api('POST', '/api/v1/channels', {
     type: 'app',
     name: 'Bank App',
@@ -31,7 +34,7 @@ beforeAll(async () => {
       showPreview: true,
       fcmProjectId: fcmAccount.projectId,
       fcmClientEmail: fcmAccount.clientEmail,
-      fcmPrivateKey: await exportPKCS8(serviceAccount.privateKey),
+      fcmPrivateKey,
       fcmTokenUri: fcm.tokenUri,
       fcmBaseUrl: fcm.baseUrl,
       apnsKey: await exportPKCS8(apnsKey.privateKey),
@@ -462,5 +465,86 @@ describe('app channel: devices in the admin API', () => {
 
     expect((await hub.api('GET', '/api/v1/contacts/00000000-0000-4000-8000-000000000000/devices')).status).toBe(404);
     expect((await hub.api('GET', `/api/v1/contacts/${(await contactOf('cust-2003'))!}/devices`)).body.items).toEqual([]);
+  });
+});
+
+describe('app channel: push texts', () => {
+  let quietId: string;
+
+  beforeAll(async () => {
+    // Another bank app with neither preview nor a body of its own, which keeps queue notices off the lock screen.
+    const created = await hub.api('POST', '/api/v1/channels', {
+      type: 'app',
+      name: '招商银行',
+      config: {
+        tokenAlgorithm: 'HS256',
+        tokenSecret,
+        pushQueueNotices: false,
+        fcmProjectId: fcmAccount.projectId,
+        fcmClientEmail: fcmAccount.clientEmail,
+        fcmPrivateKey,
+        fcmTokenUri: fcm.tokenUri,
+        fcmBaseUrl: fcm.baseUrl,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.config).toMatchObject({ pushQueueNotices: false, showPreview: false });
+    expect(created.body.config.notificationBody).toBeUndefined();
+    quietId = created.body.id;
+    // Queue notices are on in the product; this file's other suites count exactly what is sent.
+    expect((await hub.api('PATCH', '/api/v1/routing/settings', { queueNotice: { enabled: true } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    await hub.api('PATCH', '/api/v1/routing/settings', { queueNotice: { enabled: false } });
+  });
+
+  /** The app user writes on the quiet channel; returns their conversation once it exists. */
+  async function writeOnQuiet(appUserId: string, text: string) {
+    const token = await appToken(appUserId);
+    expect((await app('POST', '/messages', token, { clientMessageId: `q-${appUserId}`, text }, quietId)).status).toBe(202);
+    return waitFor(async () => {
+      const contactId = await contactOf(appUserId);
+      const list = contactId && (await hub.api('GET', `/api/v1/conversations?contactId=${contactId}`));
+      return list ? (list.body.items[0] as { id: string } | undefined) : undefined;
+    }, 10_000, 'conversation');
+  }
+
+  it('the default notification body is in the customer’s language, Chinese unless the contact speaks English', async () => {
+    const zh = await appToken('cust-6001');
+    const en = await appToken('cust-6002');
+    expect((await app('POST', '/devices', zh, { platform: 'fcm', token: 'fcm-token-cust-6001' }, quietId)).status).toBe(200);
+    expect((await app('POST', '/devices', en, { platform: 'fcm', token: 'fcm-token-cust-6002' }, quietId)).status).toBe(200);
+    const english = await hub.api('PATCH', `/api/v1/contacts/${(await contactOf('cust-6002'))!}`, { language: 'en-GB' });
+    expect(english.status).toBe(200);
+
+    for (const [appUserId, text, body] of [
+      ['cust-6001', '我的账户被冻结了', '您有一条新消息'],
+      ['cust-6002', 'My account is frozen', 'You have a new message'],
+    ] as const) {
+      const conversation = await writeOnQuiet(appUserId, text);
+      // The customer waits (nobody is online): the queue notice is stored for the app, not pushed.
+      const notice = await waitFor(async () => {
+        const history = await app('GET', '/messages', await appToken(appUserId), undefined, quietId);
+        return history.body.items.find((m: any) => m.payload?.queueNotice && m.status === 'sent');
+      }, 10_000, 'queue notice in the app history');
+      expect(notice).toMatchObject({ authorKind: 'system', payload: { queueNotice: { position: expect.any(Number), ahead: expect.any(Number), minutes: expect.any(Number) } } });
+      expect(notice.text).toMatch(appUserId === 'cust-6002' ? /^You are number \d+ in the queue/ : /^您已进入人工客服排队/);
+      expect(fcm.sends.filter((s) => s.token === `fcm-token-${appUserId}`)).toEqual([]);
+
+      const replyId = await agentReply(conversation.id, '已为您解冻');
+      await messageWithStatus(replyId, 'sent');
+      const pushes = fcm.sends.filter((s) => s.token === `fcm-token-${appUserId}`);
+      expect(pushes).toHaveLength(1);
+      expect(pushes[0]!.message).toMatchObject({ notification: { title: '招商银行', body }, data: { messageId: replyId, conversationId: conversation.id } });
+    }
+  });
+
+  it('a channel that keeps queue notices in pushes notifies the waiting customer of their place', async () => {
+    const token = await appToken('cust-6003');
+    await app('POST', '/devices', token, { platform: 'fcm', token: 'fcm-token-cust-6003' });
+    await openConversation('cust-6003', 'c-1', '请问排队要多久');
+    const push = await waitFor(async () => fcm.sends.find((s) => s.token === 'fcm-token-cust-6003'), 10_000, 'queue notice push');
+    // That channel shows previews, so the notice itself is the notification's text.
+    expect((push.message as any).notification.body).toMatch(/^您已进入人工客服排队，前面还有 \d+ 位客户/);
   });
 });

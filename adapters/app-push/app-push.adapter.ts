@@ -9,6 +9,7 @@ import type {
 } from '../../core/channels/contract.js';
 import { PermanentEventError } from '../../core/channels/contract.js';
 import type { PushPlatform } from '../../core/db/schema.js';
+import { primaryLanguage } from '../../core/routing/agent-profiles.js';
 import { describeZodError, parseInput } from '../../core/validation.js';
 import { sendApns } from './apns-client.js';
 import { apnsSettings, appChannelConfig, appSecretFields, fcmSettings, type AppChannelConfig } from './app-push.config.js';
@@ -68,12 +69,15 @@ export const appPushAdapter: ChannelAdapter<AppChannelConfig> = {
 
   async send(message, channel): Promise<SendResult> {
     if (!channel.devices) return { outcome: 'permanent', code: 'no_device_directory', message: 'the hub loaded this channel without its devices' };
+    // Stored for the app's history all the same; the channel chose not to ring the phone for it.
+    if (!channel.config.pushQueueNotices && message.payload.queueNotice) return { outcome: 'sent', providerMessageId: message.id };
     const devices = await channel.devices.activeFor(message.recipient);
     // A retry after some devices failed must not notify the others twice.
     const pushedKey = `pushed:${message.id}`;
     const pushed = new Set<string>(JSON.parse((await channel.store.get(pushedKey)) ?? '[]') as string[]);
     const pending = devices.filter((device) => !pushed.has(device.id));
-    const outcomes = await pushToDevices(pending, notificationFor(message, channel), channel);
+    // The devices of one recipient belong to one contact, so they share its language.
+    const outcomes = await pushToDevices(pending, notificationFor(message, channel, pending[0]?.language ?? null), channel);
 
     const failures: Extract<PushOutcome, { result: 'retryable' | 'permanent' }>[] = [];
     for (const [index, outcome] of outcomes.entries()) {
@@ -102,13 +106,17 @@ export const appPushAdapter: ChannelAdapter<AppChannelConfig> = {
   },
 };
 
-function notificationFor(message: OutboundMessage, channel: ChannelContext<AppChannelConfig>): PushNotification {
+/** The default notification text by language: `en` for contacts whose language starts with en, `zh` for everyone else. */
+export const defaultNotificationBodies = { zh: '您有一条新消息', en: 'You have a new message' } as const;
+
+function notificationFor(message: OutboundMessage, channel: ChannelContext<AppChannelConfig>, language: string | null): PushNotification {
   const { config } = channel;
   const preview = config.showPreview && message.text ? truncate(message.text, 180) : undefined;
+  const defaultBody = primaryLanguage(language) === 'en' ? defaultNotificationBodies.en : defaultNotificationBodies.zh;
   return {
     messageId: message.id,
     title: config.notificationTitle ?? channel.name,
-    body: preview ?? config.notificationBody,
+    body: preview ?? config.notificationBody ?? defaultBody,
     data: { messageId: message.id, conversationId: message.conversationId },
   };
 }

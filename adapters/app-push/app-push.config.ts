@@ -19,12 +19,22 @@ export const appChannelConfig = z
 
     /** The notification title; the channel's name when absent. */
     notificationTitle: z.string().min(1).max(100).optional(),
-    notificationBody: z.string().min(1).max(200).default('You have a new message'),
+    /**
+     * The notification text for every customer. When absent it is in the customer's language:
+     * "You have a new message" for contacts whose language starts with en, 您有一条新消息 for
+     * everyone else (as the queue notices choose).
+     */
+    notificationBody: z.string().min(1).max(200).optional(),
     /**
      * Puts the message text in the notification. Off by default: a lock screen is not a place
      * for account details, and the app fetches the message over its authenticated API anyway.
      */
     showPreview: z.boolean().default(false),
+    /**
+     * Whether the automatic queue-position notices (routing tells a waiting customer their place)
+     * are pushed. Off, they are still stored for the app's history, but the phone stays quiet.
+     */
+    pushQueueNotices: z.boolean().default(true),
 
     /** FCM (Android, and iOS apps that use FCM): the Firebase service account. */
     fcmProjectId: z.string().min(1).optional(),

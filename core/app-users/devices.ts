@@ -4,7 +4,7 @@ import type { PushDevice, PushDeviceDirectory } from '../channels/contract.js';
 import { resolveLiveContactId } from '../contacts/contact-merge.js';
 import { resolveSender } from '../contacts/resolve-contact.js';
 import type { Db } from '../db/client.js';
-import { appDevices, channels, contactIdentities, pushPlatforms } from '../db/schema.js';
+import { appDevices, channels, contactIdentities, contacts, pushPlatforms } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { parseInput } from '../validation.js';
 
@@ -124,8 +124,10 @@ export function createDeviceDirectory(db: Db, channelId: string): PushDeviceDire
     async activeFor(recipient): Promise<PushDevice[]> {
       if (recipient.kind !== 'app_user') return [];
       return db
-        .select({ id: appDevices.id, platform: appDevices.platform, token: appDevices.token })
+        .select({ id: appDevices.id, platform: appDevices.platform, token: appDevices.token, language: contacts.language })
         .from(appDevices)
+        .innerJoin(contactIdentities, eq(contactIdentities.id, appDevices.identityId))
+        .innerJoin(contacts, eq(contacts.id, contactIdentities.contactId))
         .where(and(eq(appDevices.channelId, channelId), eq(appDevices.appUserId, recipient.value), eq(appDevices.active, true)))
         .orderBy(appDevices.createdAt);
     },

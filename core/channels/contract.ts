@@ -127,6 +127,8 @@ export interface PushDevice {
   id: string;
   platform: PushPlatform;
   token: string;
+  /** The language tag of the customer using the device (their contact's), for the notification's words. */
+  language: string | null;
 }
 
 /** The app installs a push channel notifies, kept by the hub (the app registers them through its API). */
