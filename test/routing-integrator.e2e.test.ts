@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from './support/callback-server.js';
-import { createAgent, type TestAgent } from './support/test-agents.js';
+import { createAgent, openAgentFeed, type TestAgent } from './support/test-agents.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 // Routing driven from outside, as a bank's integrator does: the CRM pushes contacts and tiers,
@@ -43,6 +43,8 @@ function conversationOf(phone: string): Promise<string> {
 }
 
 const conversation = async (id: string) => (await hub.api('GET', `/api/v1/conversations/${id}`)).body;
+const customerMessages = async (id: string) =>
+  ((await hub.api('GET', `/api/v1/conversations/${id}/messages?limit=200`)).body.items as any[]).filter((m) => m.direction === 'inbound');
 const callbacksFor = (conversationId: string) => callback.received.map((r) => JSON.parse(r.body)).filter((b) => b.conversationId === conversationId);
 
 /** Nobody takes new work: the suite's conversations wait until a test brings its agent online. */
@@ -221,5 +223,53 @@ describe('the notice texts an integrator sees', () => {
     expect(routingDoc).toMatch(/payload\.queueNotice/);
     expect(botDoc).toMatch(/payload\.bot/);
     expect((await hub.api('POST', `/api/v1/conversations/${id}/resolve`)).status).toBe(200);
+  });
+});
+
+describe('the first messages reach the agent', () => {
+  it('conversation.assigned carries the customer’s latest messages, oldest first, so the console need not fetch them', async () => {
+    await everyoneOffline();
+    const reader = await createAgent(hub, 'reader@bank.test', { capacity: 5 });
+    const feed = await openAgentFeed(hub, reader);
+
+    await customerPosts('+8613900000030', '您好，我的信用卡被锁了');
+    const short = await conversationOf('+8613900000030');
+    await customerPosts('+8613900000030', '尾号 8821');
+    await waitFor(async () => (await customerMessages(short)).length === 2, 10_000, 'both messages stored');
+    // A chatty customer: only the latest ten travel with the assignment.
+    await customerPosts('+8613900000031', 'message 1');
+    const long = await conversationOf('+8613900000031');
+    for (let i = 2; i <= 12; i++) await customerPosts('+8613900000031', `message ${i}`);
+    await waitFor(async () => (await customerMessages(long)).length === 12, 10_000, 'twelve messages stored');
+    await waitFor(async () => (await conversation(short)).routingStatus === 'queued' && (await conversation(long)).routingStatus === 'queued', 10_000, 'both queued');
+
+    expect((await reader.api('PUT', '/api/v1/agents/me/presence', { presence: 'online' })).status).toBe(200);
+    const first = await feed.next((m) => m.type === 'conversation.assigned' && m.conversationId === short, 'assignment with messages');
+    const stored = await customerMessages(short);
+    expect(first).toMatchObject({ agentId: reader.id, reason: 'queue', olderMessages: false });
+    expect(first.messages).toEqual(
+      stored.map((m) => ({
+        id: m.id,
+        conversationId: short,
+        channelId: channel.id,
+        direction: 'inbound',
+        authorKind: 'contact',
+        contentKind: 'text',
+        text: m.text,
+        payload: m.payload,
+        createdAt: m.createdAt,
+      })),
+    );
+    expect(first.messages.map((m: any) => m.text)).toEqual(['您好，我的信用卡被锁了', '尾号 8821']);
+
+    const chatty = await feed.next((m) => m.type === 'conversation.assigned' && m.conversationId === long, 'assignment of the chatty customer');
+    expect(chatty.olderMessages).toBe(true);
+    expect(chatty.messages.map((m: any) => m.id)).toEqual((await customerMessages(long)).slice(2).map((m) => m.id));
+
+    // What the customer writes after the assignment arrives as before, one message at a time.
+    await customerPosts('+8613900000030', '还在吗？');
+    const live = await feed.next((m) => m.type === 'message.created' && m.conversationId === short && m.direction === 'inbound', 'a later message');
+    expect((await customerMessages(short)).find((m) => m.id === live.messageId)?.text).toBe('还在吗？');
+    feed.close();
   });
 });

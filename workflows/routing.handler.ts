@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '../core/db/client.js';
 import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
-import { countWaiting, type RoutingDeps, type RoutingOutcome } from '../core/routing/assign-conversations.js';
+import { announceAssignments, countWaiting, type RoutingDeps, type RoutingOutcome } from '../core/routing/assign-conversations.js';
 import { handOverConversation, sweepRouting } from '../core/routing/routing-actions.js';
 import type { DomainEventHandler } from './domain-events.worker.js';
 
@@ -52,12 +52,13 @@ export function createQueueLengthPublisher(db: Db, redis: Redis, prefix: string)
 
 /**
  * Announces what a committed routing change did: queue-position messages go to delivery, and
- * consoles on every hub process hear of assignments and of the queue's new length.
+ * consoles on every hub process hear of assignments (with the customer's latest messages) and of
+ * the queue's new length.
  */
 export async function publishRoutingOutcome(deps: RoutingPublisherDeps, outcome: RoutingOutcome): Promise<void> {
   await deps.events.publish(outcome.events);
   const channel = routingChannel(deps.prefix);
-  for (const notice of outcome.notices) {
+  for (const notice of await announceAssignments(deps.routing.db, outcome.notices)) {
     if (notice.type !== 'queue.changed') await deps.redis.publish(channel, JSON.stringify(notice));
   }
   if (outcome.notices.some((n) => n.type === 'queue.changed')) await deps.publishQueueLength();

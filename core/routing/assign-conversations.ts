@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { AdapterRegistry } from '../channels/contract.js';
 import type { Db } from '../db/client.js';
-import { agentProfiles, conversationAssignments, conversations, type AgentPresence } from '../db/schema.js';
+import { agentProfiles, conversationAssignments, conversations, messages, type AgentPresence } from '../db/schema.js';
 import type { DomainEvent } from '../events.js';
 import type { RoutingSettings } from './routing-settings.js';
 
@@ -12,7 +12,16 @@ export interface RoutingDeps {
 
 /** What agents' consoles hear about routing, live. */
 export type RoutingNotice =
-  | { type: 'conversation.assigned'; conversationId: string; agentId: string; reason: string }
+  | {
+      type: 'conversation.assigned';
+      conversationId: string;
+      agentId: string;
+      reason: string;
+      /** Added when the notice is announced (announceAssignments): what the customer last wrote. */
+      messages?: AssignedMessage[];
+      /** Whether the customer wrote earlier messages than those in `messages`. */
+      olderMessages?: boolean;
+    }
   | { type: 'conversation.unassigned'; conversationId: string; agentId: string; reason: string }
   | { type: 'queue.changed' }
   /**
@@ -252,4 +261,43 @@ export async function agentsWithRoom(db: Db): Promise<string[]> {
 export async function countWaiting(db: Db): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(conversations).where(eq(conversations.routingStatus, 'queued'));
   return row!.n;
+}
+
+/** How many of the customer's latest messages an assignment notice carries. */
+export const assignedMessageLimit = 10;
+
+const assignedMessageColumns = {
+  id: messages.id,
+  conversationId: messages.conversationId,
+  channelId: messages.channelId,
+  direction: messages.direction,
+  authorKind: messages.authorKind,
+  contentKind: messages.contentKind,
+  text: messages.text,
+  payload: messages.payload,
+  createdAt: messages.createdAt,
+};
+export type AssignedMessage = Pick<typeof messages.$inferSelect, keyof typeof assignedMessageColumns>;
+
+/**
+ * Gives each assignment notice the customer's latest messages in the conversation (up to
+ * `assignedMessageLimit`, oldest first), so the agent's console shows what the customer wants the
+ * moment the conversation arrives instead of fetching after every assignment. Read when the
+ * notice is announced, after the assignment committed: the customer's messages stored since the
+ * assignment reach the agent as `message.created` anyway.
+ */
+export async function announceAssignments(db: Db, notices: RoutingNotice[]): Promise<RoutingNotice[]> {
+  return Promise.all(
+    notices.map(async (notice) => {
+      if (notice.type !== 'conversation.assigned') return notice;
+      const latest = await db
+        .select(assignedMessageColumns)
+        .from(messages)
+        .where(and(eq(messages.conversationId, notice.conversationId), eq(messages.direction, 'inbound'), eq(messages.authorKind, 'contact')))
+        .orderBy(desc(messages.seq))
+        .limit(assignedMessageLimit + 1);
+      const announced: RoutingNotice = { ...notice, messages: latest.slice(0, assignedMessageLimit).reverse(), olderMessages: latest.length > assignedMessageLimit };
+      return announced;
+    }),
+  );
 }
