@@ -29,6 +29,14 @@ async function signIn(user: ConsoleUser, options: Parameters<typeof signInToCons
   return signedIn;
 }
 
+/** Waits until tables stop loading and finite transitions end, so a screenshot shows the screen at rest. */
+async function screenshot(page: Page, name: string) {
+  await page.waitForFunction(
+    () => !document.querySelector('.ant-spin-blur') && document.getAnimations().every((a) => a.effect?.getTiming().iterations === Infinity),
+  );
+  await saveScreenshot(page, name);
+}
+
 /** Confirms an antd Popconfirm, whose buttons live in a popup outside the row. */
 async function confirm(page: Page, okText: string) {
   await page.locator('.ant-popconfirm').getByRole('button', { name: okText }).click();
@@ -73,7 +81,7 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     const row = page.getByRole('row').filter({ hasText: 'Core banking' });
     await row.waitFor();
     expect(await row.textContent()).toContain('Enabled');
-    await saveScreenshot(page, 'channels-en');
+    await screenshot(page, 'channels-en');
     await row.getByRole('link', { name: 'Core banking' }).click();
 
     await page.getByText('Secret: set').waitFor();
@@ -84,7 +92,7 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     await page.getByText('Connection works').waitFor();
     await page.getByText('callback answered 204').waitFor();
     expect(callback.received.map((r) => r.method)).toContain('HEAD');
-    await saveScreenshot(page, 'channel-en');
+    await screenshot(page, 'channel-en');
     expect(session.errors).toEqual([]);
   });
 
@@ -110,6 +118,33 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     expect(session.errors).toEqual([]);
   });
 
+  it('builds a web chat channel from its schema: lists, an optional section, defaults, and the snippet to embed', async () => {
+    const { page } = session;
+    await page.goto(`${hub.baseUrl}/channels/new`);
+    await page.getByRole('radio', { name: 'Web chat' }).check();
+    await page.getByLabel('Channel name').fill('Website');
+    const origins = page.getByLabel('Allowed origins');
+    await origins.fill('https://www.bank.example');
+    await origins.press('Enter');
+    await page.getByRole('switch', { name: 'Set Service hours' }).click();
+    await page.getByLabel('Time zone').fill('Asia/Shanghai');
+    await page.getByLabel('Opens').fill('09:00');
+    await page.getByLabel('Closes').fill('18:00');
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    await page.getByRole('heading', { name: 'Website' }).waitFor();
+    const id = new URL(page.url()).pathname.split('/').pop()!;
+    const stored = await hub.api('GET', `/api/v1/channels/${id}`);
+    expect(stored.body.config).toMatchObject({
+      title: 'Chat with us',
+      allowedOrigins: ['https://www.bank.example'],
+      serviceHours: { timeZone: 'Asia/Shanghai', open: '09:00', close: '18:00', days: [1, 2, 3, 4, 5] },
+    });
+    expect(await page.getByRole('textbox', { name: 'Embed code' }).inputValue()).toBe(
+      `<script src="${hub.baseUrl}/widget.js" data-channel="${id}" async></script>`,
+    );
+    expect(session.errors).toEqual([]);
+  });
+
   it('creates a user and an API token, shown once', async () => {
     const { page } = session;
     await page.getByRole('navigation').getByRole('link', { name: 'Users & tokens' }).click();
@@ -118,7 +153,7 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     await dialog.getByLabel('Email').fill('chen.sup@bank.test');
     await dialog.getByLabel('Name').fill('Chen Supervisor');
     await dialog.getByLabel('Role').click();
-    await page.locator('.ant-select-dropdown').getByText('Supervisor', { exact: true }).click();
+    await page.locator('.ant-select-dropdown:visible').getByText('Supervisor', { exact: true }).click();
     await dialog.getByLabel('Initial password').fill('chen-initial-password-1');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await page.getByText('User created').waitFor();
@@ -127,17 +162,32 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     const chen = users.find((user) => user.email === 'chen.sup@bank.test');
     expect(chen?.role).toBe('supervisor');
 
+    await page.getByRole('button', { name: 'Edit chen.sup@bank.test' }).click();
+    await dialog.getByLabel('Role').click();
+    await page.locator('.ant-select-dropdown:visible').getByText('Agent', { exact: true }).click();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('User updated').waitFor();
+    expect((await hub.api('GET', `/api/v1/users/${chen!.id}`)).body.role).toBe('agent');
+    await page.getByRole('button', { name: 'Disable chen.sup@bank.test' }).click();
+    await confirm(page, 'OK');
+    await page.getByText('User disabled').waitFor();
+    expect((await hub.api('GET', `/api/v1/users/${chen!.id}`)).body.disabled).toBe(true);
+    await page.getByRole('button', { name: 'Enable chen.sup@bank.test' }).click();
+    await page.getByText('User enabled').waitFor();
+    expect((await hub.api('GET', `/api/v1/users/${chen!.id}`)).body.disabled).toBe(false);
+
     await page.getByRole('tab', { name: 'API tokens' }).click();
     await page.getByRole('button', { name: 'New token' }).click();
     await dialog.getByLabel('Token name').fill('Reporting export');
     await dialog.getByLabel('User').click();
-    await page.locator('.ant-select-dropdown').getByText('chen.sup@bank.test', { exact: false }).click();
+    await page.locator('.ant-select-dropdown:visible').getByText('chen.sup@bank.test', { exact: false }).click();
     await dialog.getByRole('button', { name: 'Create' }).click();
     await page.getByText('This is the only time the token is shown').waitFor();
     const token = await page.getByRole('textbox', { name: 'Token' }).inputValue();
     expect(token).toMatch(/^hub_/);
     await page.getByRole('button', { name: 'Copy token' }).waitFor();
-    const asToken = await fetch(`${hub.baseUrl}/api/v1/channels`, { headers: { authorization: `Bearer ${token}` } });
+    // The token acts as Chen, now an agent: an agent's endpoint answers.
+    const asToken = await fetch(`${hub.baseUrl}/api/v1/kb/articles`, { headers: { authorization: `Bearer ${token}` } });
     expect(asToken.status).toBe(200);
 
     await page.getByRole('button', { name: 'I have saved it' }).click();
@@ -148,7 +198,7 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
     await row.getByRole('button', { name: 'Revoke Reporting export' }).click();
     await confirm(page, 'OK');
     await page.getByText('Token revoked').waitFor();
-    const revoked = await fetch(`${hub.baseUrl}/api/v1/channels`, { headers: { authorization: `Bearer ${token}` } });
+    const revoked = await fetch(`${hub.baseUrl}/api/v1/kb/articles`, { headers: { authorization: `Bearer ${token}` } });
     expect(revoked.status).toBe(401);
     expect(session.errors).toEqual([]);
   });
@@ -235,17 +285,19 @@ describe.skipIf(!hasChromium)('the admin console: channels, users and tokens, de
   });
 
   it('shows the channel screens in Chinese', async () => {
-    // Chosen with the language switch: antd spaces the sign-in button's two characters ("登 录"), which the sign-in helper does not find.
-    const { page, errors, close } = await signIn(admin, { path: '/channels' });
+    const { page, errors, close } = await signIn(admin, { language: 'zh', path: '/channels' });
     try {
-      await page.getByText('中文', { exact: true }).click();
       await page.getByRole('button', { name: '新增渠道' }).waitFor();
-      await page.getByRole('row').filter({ hasText: 'Core banking' }).waitFor();
-      await saveScreenshot(page, 'channels-zh');
+      const row = page.getByRole('row').filter({ hasText: 'Core banking' });
+      await row.waitFor();
+      // The bank's message earlier in this file is the channel's last inbound.
+      expect(await row.textContent()).not.toContain('从未接收');
+      await screenshot(page, 'channels-zh');
       await page.getByRole('link', { name: 'Core banking' }).click();
       await page.getByText('签名密钥：已设置').waitFor();
+      expect(await page.locator('.ant-descriptions').textContent()).not.toContain('从未接收');
       await page.getByRole('textbox', { name: '回调地址（Webhook URL）' }).waitFor();
-      await saveScreenshot(page, 'channel-zh');
+      await screenshot(page, 'channel-zh');
       expect(errors).toEqual([]);
     } finally {
       await close();

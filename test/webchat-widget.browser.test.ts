@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueOutboundMessage } from '../core/messages/outbound.js';
 import { sha256Hex } from '../core/security/signatures.js';
 import { hasChromium, launchChromium, warnWithoutChromium } from './support/chromium.js';
+import { saveScreenshot } from './support/console-browser.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
 
 warnWithoutChromium('web chat browser tests');
@@ -150,7 +151,7 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
       '离线时写的消息',
     ]);
     await widget(page).locator('.notice').evaluate((el) => el.setAttribute('hidden', ''));
-    await page.screenshot({ path: 'docs/webchat-desktop.png' });
+    await saveScreenshot(page, 'webchat-desktop');
 
     const token = await page.evaluate((id) => localStorage.getItem(`hubchat:${id}:visitor`), channelId);
     const mobile = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -160,7 +161,7 @@ describe.skipIf(!hasChromium)('the web chat widget in Chromium', () => {
     const box = await widget(phone).locator('.panel').boundingBox();
     expect(box).toMatchObject({ x: 0, y: 0, width: 390, height: 844 });
     await expect.poll(() => rows(phone).nth(1).locator('img').getAttribute('src'), { timeout: 10_000 }).toMatch(/^blob:/);
-    await phone.screenshot({ path: 'docs/webchat-mobile.png' });
+    await saveScreenshot(phone, 'webchat-mobile');
     await mobile.close();
     await context.close();
   });

@@ -234,7 +234,9 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
   const result = await deps.db.transaction(async (tx) => {
     const conversation = await lockConversation(tx, conversationId);
     if (conversation.status === 'resolved') throw conflict('a resolved conversation cannot be transferred; reopen it first');
-    checkOwnership(actor, conversation.assigneeId, 'transfer');
+    // An agent may take a waiting conversation for themselves, as routing would have given it.
+    const claim = conversation.assigneeId === null && transfer.agentId === actor.id;
+    if (!claim) checkOwnership(actor, conversation.assigneeId, 'transfer');
     if (transfer.teamId) {
       const [team] = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, transfer.teamId));
       if (!team) throw badRequest(`invalid request body: teamId: no team ${transfer.teamId}`);
@@ -253,7 +255,8 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
       .update(conversations)
       .set({ routingStatus: 'queued', assigneeId: null, teamId, queuedAt: sql`coalesce(${conversations.queuedAt}, now())`, updatedAt: sql`now()` })
       .where(eq(conversations.id, conversationId));
-    const reason = actor.id === conversation.assigneeId ? 'transfer' : 'reassign';
+    // Taking a waiting conversation is an assignment from the queue, chosen by the agent instead of routing.
+    const reason = claim ? 'queue' : actor.id === conversation.assigneeId ? 'transfer' : 'reassign';
     if (transfer.agentId) {
       const ok = await assignTo(tx, { ...conversation, teamId, routingStatus: 'queued' }, transfer.agentId, {
         reason,
@@ -271,7 +274,7 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
       note: transfer.note ?? null,
       actorUserId: actor.id,
     });
-    await recordAudit(tx, { actorUserId: actor.id, action: `conversation.${reason}`, targetType: 'conversation', targetId: conversationId, details: { from, ...transfer } });
+    await recordAudit(tx, { actorUserId: actor.id, action: claim ? 'conversation.claim' : `conversation.${reason}`, targetType: 'conversation', targetId: conversationId, details: { from, ...transfer } });
     return { from, reason };
   });
   const outcome = emptyOutcome();

@@ -71,6 +71,24 @@ const teamAndAgentRoutes: ApiRoute[] = [
   }),
   defineRoute({
     method: 'get',
+    path: '/agents/transfer-targets',
+    summary: 'Colleagues an agent can hand a conversation to: every agent with name, presence, teams and load (no contact details)',
+    tag: 'routing',
+    roles: staffRoles,
+    responds: { status: 200, description: '{ items: [{ userId, name, presence, teamIds, capacity, activeCount }] }' },
+    handle: async ({ runtime }) => ({
+      items: (await listAgents(runtime.database.db)).map(({ userId, name, presence, teamIds, capacity, activeCount }) => ({
+        userId,
+        name,
+        presence,
+        teamIds,
+        capacity,
+        activeCount,
+      })),
+    }),
+  }),
+  defineRoute({
+    method: 'get',
     path: '/agents/me',
     summary: "The caller's own agent profile; one not set up for routing yet gets the defaults (offline, capacity 5, no teams)",
     tag: 'routing',
@@ -235,7 +253,7 @@ const conversationRoutingRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/transfer',
-    summary: 'Transfer to an agent (online or busy, with room) or to a team’s queue, with a note. Agents transfer their own; supervisors reassign any.',
+    summary: 'Transfer to an agent (online or busy, with room) or to a team’s queue, with a note. Agents transfer their own and may take a waiting (unassigned) conversation for themselves; supervisors reassign any.',
     tag: 'conversations',
     roles: staffRoles,
     body: transferInput,

@@ -6,7 +6,7 @@ import { Link, useSearchParams } from 'react-router';
 import { ApiError, patch, post } from '../api/client';
 import { ChannelBadge, useChannelTypeLabel } from '../shared/channel-types';
 import { formatTime } from '../shared/time';
-import { channelKeys, useChannel, useChannelTypes, type Channel } from './api';
+import { channelKeys, useChannel, useChannels, useChannelTypes, type Channel } from './api';
 import { BotSettingsForm } from './BotSettingsForm';
 import { ChannelError, ChannelHealthTime, EnabledTag } from './ChannelList';
 import { ChannelForm, type ChannelFormValues } from './ChannelForm';
@@ -24,6 +24,8 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
   const [search, setSearch] = useSearchParams();
   const channel = useChannel(channelId);
   const types = useChannelTypes();
+  // Health is computed for the list; a hub whose single-channel answer lacks it still shows it here.
+  const listed = useChannels().data?.find((item) => item.id === channelId);
 
   const stored = (saved: Channel) => {
     queryClient.setQueryData(channelKeys.one(saved.id), saved);
@@ -53,6 +55,8 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
     return <Result status={status} title={status === '404' ? '404' : undefined} subTitle={channel.error.message} extra={<Link to="/channels">{t('back')}</Link>} />;
   }
   const data = channel.data!;
+  const lastInboundAt = data.lastInboundAt !== undefined ? data.lastInboundAt : listed?.lastInboundAt;
+  const lastError = data.lastError !== undefined ? data.lastError : listed?.lastError;
   const typeInfo = types.data?.items.find((item) => item.type === data.type);
   const activeTab = tabs.find((tab) => tab === search.get('tab')) ?? 'connect';
 
@@ -108,8 +112,8 @@ export function ChannelDetail({ channelId, canEdit }: { channelId: string; canEd
             { key: 'type', label: t('overview.type'), children: typeLabel(data.type) },
             { key: 'status', label: t('overview.status'), children: <EnabledTag enabled={data.enabled} /> },
             { key: 'created', label: t('overview.created'), children: formatTime(data.createdAt) },
-            { key: 'lastInbound', label: t('overview.lastInbound'), children: <ChannelHealthTime at={data.lastInboundAt} /> },
-            { key: 'lastError', label: t('overview.lastError'), children: <ChannelError error={data.lastError} /> },
+            { key: 'lastInbound', label: t('overview.lastInbound'), children: <ChannelHealthTime at={lastInboundAt} /> },
+            { key: 'lastError', label: t('overview.lastError'), children: <ChannelError error={lastError} /> },
             {
               key: 'secrets',
               label: t('overview.secrets'),

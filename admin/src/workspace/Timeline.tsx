@@ -1,0 +1,215 @@
+import {
+  CheckCircleOutlined,
+  CheckOutlined,
+  ClockCircleOutlined,
+  CloseCircleOutlined,
+  DownOutlined,
+  EyeOutlined,
+  LockOutlined,
+  PaperClipOutlined,
+  QuestionCircleOutlined,
+  RobotOutlined,
+} from '@ant-design/icons';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { Button, Empty, Spin, Tag, Tooltip, Typography } from 'antd';
+import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { ChannelBadge } from '../shared/channel-types';
+import { formatTime } from '../shared/time';
+import dayjs from 'dayjs';
+import { isNote, type Attachment, type Message, type MessageStatus, type ReachableChannel } from './types';
+
+const statusLook: Record<MessageStatus, { color: string; icon: ReactNode }> = {
+  received: { color: 'default', icon: null },
+  queued: { color: 'default', icon: <ClockCircleOutlined /> },
+  sending: { color: 'processing', icon: <ClockCircleOutlined /> },
+  sent: { color: 'default', icon: <CheckOutlined /> },
+  delivered: { color: 'success', icon: <CheckCircleOutlined /> },
+  read: { color: 'success', icon: <EyeOutlined /> },
+  failed: { color: 'error', icon: <CloseCircleOutlined /> },
+  unknown: { color: 'warning', icon: <QuestionCircleOutlined /> },
+};
+
+function DeliveryStatus({ message }: { message: Message }) {
+  const { t } = useTranslation('workspace');
+  const look = statusLook[message.status] ?? statusLook.unknown;
+  const reason = [message.errorCode, message.errorMessage].filter(Boolean).join(': ');
+  const tag = (
+    <Tag color={look.color} icon={look.icon} className="ws-status">
+      {t(`delivery.${message.status}`, { defaultValue: message.status })}
+    </Tag>
+  );
+  return (
+    <>
+      {reason ? <Tooltip title={reason}>{tag}</Tooltip> : tag}
+      {message.status === 'failed' && reason && (
+        <Typography.Text type="danger" className="ws-failure">
+          {reason}
+        </Typography.Text>
+      )}
+    </>
+  );
+}
+
+function Attachments({ payload }: { payload: Record<string, unknown> }) {
+  const { t } = useTranslation('workspace');
+  const list = Array.isArray(payload.attachments) ? (payload.attachments as Attachment[]) : [];
+  if (!list.length) return null;
+  return (
+    <ul className="ws-attachments" aria-label={t('attachments')}>
+      {list.map((file, index) => {
+        const id = file.id ?? file.attachmentId;
+        const name = file.fileName ?? file.name ?? t('attachment', { n: index + 1 });
+        return (
+          <li key={id ?? index}>
+            <PaperClipOutlined />{' '}
+            {id ? (
+              <a href={`/api/v1/attachments/${id}`} download={name}>
+                {name}
+              </a>
+            ) : (
+              name
+            )}
+            {file.size ? <Typography.Text type="secondary"> ({Math.ceil(file.size / 1024)} KB)</Typography.Text> : null}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function MessageBody({ message }: { message: Message }) {
+  const { t } = useTranslation('workspace');
+  const template = message.payload.template as { name?: string; variables?: Record<string, string> } | undefined;
+  if (message.text) return <div className="ws-text">{message.text}</div>;
+  if (template?.name) {
+    return (
+      <div className="ws-text">
+        {t('templateSent', { name: template.name })}
+        {template.variables && Object.keys(template.variables).length > 0 && (
+          <Typography.Text type="secondary"> — {Object.entries(template.variables).map(([k, v]) => `${k}: ${v}`).join(', ')}</Typography.Text>
+        )}
+      </div>
+    );
+  }
+  return <Typography.Text type="secondary">[{t(`content.${message.contentKind}`, { defaultValue: message.contentKind })}]</Typography.Text>;
+}
+
+function MessageItem({ message, channel, showDay }: { message: Message; channel: ReachableChannel | undefined; showDay: boolean }) {
+  const { t } = useTranslation('workspace');
+  const note = isNote(message);
+  const side = note ? 'note' : message.direction === 'inbound' ? 'in' : 'out';
+  const who = note ? t('author.note') : t(`author.${message.authorKind}`);
+  return (
+    <div className="ws-message-slot">
+      {showDay && (
+        <div className="ws-day" role="separator">
+          {dayjs(message.createdAt).format('YYYY-MM-DD dddd')}
+        </div>
+      )}
+      <article className={`ws-message ws-message-${side}`} aria-label={`${who} ${formatTime(message.createdAt)}`}>
+        <div className="ws-message-meta">
+          {note ? <LockOutlined /> : message.authorKind === 'bot' ? <RobotOutlined /> : null}
+          <span className="ws-author">{who}</span>
+          {!note && channel && <ChannelBadge type={channel.type} name={channel.name} />}
+          <time dateTime={message.createdAt} title={formatTime(message.createdAt)}>
+            {dayjs(message.createdAt).format('HH:mm')}
+          </time>
+        </div>
+        <MessageBody message={message} />
+        <Attachments payload={message.payload} />
+        {message.direction === 'outbound' && !note && (
+          <div className="ws-message-status">
+            <DeliveryStatus message={message} />
+          </div>
+        )}
+      </article>
+    </div>
+  );
+}
+
+const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+
+/**
+ * The conversation's messages in a virtual window: two thousand messages keep a few dozen in the
+ * page. It opens at the newest; while the agent reads further up, new messages wait behind a
+ * marker instead of pulling the page down.
+ */
+export function Timeline({ messages, loading, channels }: { messages: Message[]; loading: boolean; channels: Map<string, ReachableChannel> }) {
+  const { t } = useTranslation('workspace');
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const atBottom = useRef(true);
+  const seen = useRef(0);
+  const [unseen, setUnseen] = useState(0);
+
+  const virtualizer = useVirtualizer({
+    count: messages.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => 96,
+    overscan: 6,
+    getItemKey: (index) => messages[index]?.id ?? index,
+  });
+
+  const toBottom = () => {
+    if (!messages.length) return;
+    virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
+    atBottom.current = true;
+    setUnseen(0);
+    seen.current = messages.length;
+  };
+
+  useLayoutEffect(() => {
+    const added = messages.length - seen.current;
+    if (added <= 0) {
+      seen.current = messages.length;
+      return;
+    }
+    if (atBottom.current || seen.current === 0) {
+      toBottom();
+      // Rows measured after the first paint can grow the list; follow them to the end once more.
+      requestAnimationFrame(() => atBottom.current && virtualizer.scrollToIndex(messages.length - 1, { align: 'end' }));
+    } else {
+      const fromOthers = messages.slice(seen.current).filter((m) => m.direction === 'inbound').length;
+      seen.current = messages.length;
+      if (fromOthers) setUnseen((n) => n + fromOthers);
+    }
+  }, [messages]);
+
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const onScroll = () => {
+      atBottom.current = nearBottom(el);
+      if (atBottom.current) setUnseen(0);
+    };
+    el.addEventListener('scroll', onScroll, { passive: true });
+    return () => el.removeEventListener('scroll', onScroll);
+  }, []);
+
+  const items = virtualizer.getVirtualItems();
+  return (
+    <div className="ws-timeline-wrap">
+      <div ref={scrollRef} className="ws-timeline" role="log" aria-label={t('timeline')} aria-live="polite" tabIndex={0}>
+        {loading && <Spin className="page-spin" />}
+        {!loading && !messages.length && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('noMessages')} />}
+        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+          {items.map((item) => {
+            const message = messages[item.index]!;
+            const previous = messages[item.index - 1];
+            const showDay = !previous || !dayjs(previous.createdAt).isSame(message.createdAt, 'day');
+            return (
+              <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="ws-virtual-row" style={{ transform: `translateY(${item.start}px)` }}>
+                <MessageItem message={message} channel={channels.get(message.channelId)} showDay={showDay} />
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      {unseen > 0 && (
+        <Button type="primary" shape="round" size="small" icon={<DownOutlined />} className="ws-new-marker" onClick={toBottom}>
+          {t('newMessages', { count: unseen })}
+        </Button>
+      )}
+    </div>
+  );
+}

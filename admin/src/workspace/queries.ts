@@ -1,0 +1,228 @@
+import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { get, type Page } from '../api/client';
+import { useLiveEvents, type LiveEvent } from '../live/LiveFeed';
+import type { Conversation, Message, ReachableChannels, Team } from './types';
+
+export type ListTab = 'mine' | 'queue' | 'teams' | 'all';
+export const listTabs: readonly ListTab[] = ['mine', 'queue', 'teams', 'all'];
+
+export interface ListFilters {
+  status?: string;
+  channelId?: string;
+  priority?: number;
+  q?: string;
+}
+
+/** What one list asks the API for (GET /conversations); also what a live change is checked against. */
+export interface ListQuery extends ListFilters {
+  view?: 'mine' | 'queue' | 'all';
+  teamId?: string;
+  /** The signed-in user, for judging `mine` in the browser; not sent. */
+  me: string;
+}
+
+export const workspaceKeys = {
+  lists: ['workspace', 'conversations'] as const,
+  list: (query: ListQuery) => ['workspace', 'conversations', query] as const,
+  conversation: (id: string) => ['workspace', 'conversation', id] as const,
+  messages: (id: string) => ['workspace', 'messages', id] as const,
+  channels: (id: string) => ['workspace', 'channels', id] as const,
+};
+
+export function listQueryFor(tab: ListTab, filters: ListFilters, me: string, teamId: string | undefined): ListQuery {
+  const base: ListQuery = { ...filters, q: filters.q || undefined, me };
+  if (tab === 'teams') return { ...base, teamId };
+  return { ...base, view: tab };
+}
+
+const pageSize = 50;
+
+/** A list, page by page as far as the keyset cursor leads, each row with its contact and last message. */
+export function useConversationList(query: ListQuery, enabled = true) {
+  return useInfiniteQuery({
+    queryKey: workspaceKeys.list(query),
+    enabled,
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => {
+      const { me: _me, ...params } = query;
+      return get<Page<Conversation>>('/conversations', { ...params, limit: pageSize, cursor: pageParam });
+    },
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    staleTime: 60_000,
+  });
+}
+
+/** Whether a conversation belongs in a list, judged in the browser so a live change needs no refetch. */
+function belongs(query: ListQuery, c: Conversation) {
+  if (query.view === 'mine' && c.assigneeId !== query.me) return false;
+  if (query.view === 'queue' && c.routingStatus !== 'queued') return false;
+  if (query.teamId && c.teamId !== query.teamId) return false;
+  if (query.status && c.status !== query.status) return false;
+  if (query.channelId && c.lastChannelId !== query.channelId) return false;
+  if (query.priority !== undefined && c.priority !== query.priority) return false;
+  return true;
+}
+
+const compare = (a: string | number | null, b: string | number | null) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1);
+/** The API's orders: the queue in line order, every other list most recently active first. */
+const listOrder = (query: ListQuery) =>
+  query.view === 'queue'
+    ? (a: Conversation, b: Conversation) => compare(b.priority, a.priority) || compare(a.queuedAt, b.queuedAt) || compare(a.id, b.id)
+    : (a: Conversation, b: Conversation) => compare(b.lastMessageAt, a.lastMessageAt) || compare(b.id, a.id);
+
+/**
+ * Puts a changed conversation where it now belongs in every list loaded: in place when it stays,
+ * at its new place when it moved, out of lists it left. A list filtered by a search the browser
+ * cannot judge is refetched instead.
+ */
+export function placeConversation(queryClient: QueryClient, fresh: Conversation) {
+  for (const [key, data] of queryClient.getQueriesData<InfiniteData<Page<Conversation>>>({ queryKey: workspaceKeys.lists })) {
+    if (!data) continue;
+    const query = key[2] as ListQuery;
+    if (query.q) {
+      void queryClient.invalidateQueries({ queryKey: key, exact: true });
+      continue;
+    }
+    const order = listOrder(query);
+    const all = data.pages.flatMap((page) => page.items);
+    const previous = all.find((c) => c.id === fresh.id);
+    const merged: Conversation = { ...previous, ...fresh };
+    const rest = all.filter((c) => c.id !== fresh.id);
+    if (belongs(query, merged)) {
+      // A conversation beyond everything loaded comes with the page that reaches it.
+      const last = rest.at(-1);
+      if (!previous && data.pages.at(-1)?.nextCursor && last && order(merged, last) > 0) continue;
+      rest.push(merged);
+      rest.sort(order);
+    } else if (!previous) {
+      continue;
+    }
+    // Page boundaries stay where the server put them; only the items move between them.
+    let offset = 0;
+    const pages = data.pages.map((page, index) => {
+      const size = index === data.pages.length - 1 ? rest.length - offset : page.items.length;
+      const items = rest.slice(offset, offset + size);
+      offset += size;
+      return { ...page, items };
+    });
+    queryClient.setQueryData<InfiniteData<Page<Conversation>>>(key, { ...data, pages });
+  }
+  queryClient.setQueryData(workspaceKeys.conversation(fresh.id), (old: Conversation | undefined) => ({ ...old, ...fresh }));
+}
+
+/** A conversation as a list row shows it: the contact's conversations are listed enriched, the one is found there. */
+async function readRow(id: string, contactId: string | undefined): Promise<Conversation> {
+  const plain = contactId ? undefined : await get<Conversation>(`/conversations/${id}`);
+  const rows = await get<Page<Conversation>>('/conversations', { contactId: contactId ?? plain!.contactId, limit: 20 }).catch(() => undefined);
+  return rows?.items.find((row) => row.id === id) ?? plain ?? get<Conversation>(`/conversations/${id}`);
+}
+
+/**
+ * Keeps the lists and the open conversation current from the agent socket. Each changed
+ * conversation is read once per burst of frames about it, then put in place.
+ */
+export function useWorkspaceLiveUpdates(openConversationId: string | undefined) {
+  const queryClient = useQueryClient();
+  const pending = useRef(new Map<string, ReturnType<typeof setTimeout>>());
+  const queueRefresh = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => {
+    const timers = pending.current;
+    return () => {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      clearTimeout(queueRefresh.current);
+    };
+  }, []);
+
+  useLiveEvents((event: LiveEvent) => {
+    const id = event.conversationId;
+    if (event.type === 'queue.changed') {
+      // Every agent hears every queue change; a busy queue must not become a refetch storm.
+      if (queueRefresh.current) return;
+      queueRefresh.current = setTimeout(() => {
+        queueRefresh.current = undefined;
+        void queryClient.invalidateQueries({ queryKey: ['workspace', 'conversations', { view: 'queue' }] });
+      }, 1_500);
+      return;
+    }
+    if (!id || !['message.created', 'message.status', 'conversation.assigned', 'conversation.unassigned', 'conversation.updated'].includes(event.type)) return;
+    if (id === openConversationId && event.type.startsWith('message.')) {
+      void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(id) });
+    }
+    if (pending.current.has(id)) return;
+    pending.current.set(
+      id,
+      setTimeout(() => {
+        pending.current.delete(id);
+        readRow(id, typeof event.contactId === 'string' ? event.contactId : undefined).then(
+          (fresh) => placeConversation(queryClient, fresh),
+          () => void queryClient.invalidateQueries({ queryKey: workspaceKeys.lists }),
+        );
+      }, 250),
+    );
+  });
+}
+
+export function useConversation(id: string | undefined) {
+  return useQuery({
+    queryKey: workspaceKeys.conversation(id ?? ''),
+    enabled: !!id,
+    queryFn: () => get<Conversation>(`/conversations/${id}`),
+  });
+}
+
+const stillMoving = new Set(['queued', 'sending']);
+
+/**
+ * All of a conversation's messages, oldest first, read in pages of 200 until the newest. Replies
+ * still on their way are polled until they settle, since their delivery status changes without a
+ * frame on the agent socket.
+ */
+export function useMessages(conversationId: string | undefined) {
+  return useQuery({
+    queryKey: workspaceKeys.messages(conversationId ?? ''),
+    enabled: !!conversationId,
+    queryFn: async () => {
+      const items: Message[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await get<Page<Message>>(`/conversations/${conversationId}/messages`, { limit: 200, cursor });
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return items;
+    },
+    refetchInterval: (query) => (query.state.data?.some((m) => m.direction === 'outbound' && stillMoving.has(m.status)) ? 2_000 : false),
+  });
+}
+
+export function useReachableChannels(conversationId: string | undefined) {
+  return useQuery({
+    queryKey: workspaceKeys.channels(conversationId ?? ''),
+    enabled: !!conversationId,
+    queryFn: () => get<ReachableChannels>(`/conversations/${conversationId}/channels`),
+  });
+}
+
+export function useTeams() {
+  return useQuery({ queryKey: ['teams'], queryFn: () => get<{ items: Team[] }>('/teams'), staleTime: 300_000 });
+}
+
+export function useMyProfile() {
+  return useQuery({
+    queryKey: ['agents', 'me'],
+    queryFn: () => get<{ userId: string; presence: string; teamIds: string[] }>('/agents/me'),
+    retry: false,
+  });
+}
+
+/** The current time, ticking, for waiting times that grow while the screen is open. */
+export function useNow(intervalMs = 15_000) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
