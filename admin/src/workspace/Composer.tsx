@@ -225,7 +225,7 @@ export function Composer({ conversationId, channels, lastChannelId, disabled }: 
       />
       <Space className="ws-composer-actions">
         <Typography.Text type="secondary" className="ws-hint">
-          {t('sendHint', { keys: sendKeyLabel })}
+          {t(mode === 'note' ? 'noteHint' : 'sendHint', { keys: sendKeyLabel })}
         </Typography.Text>
         <Button type="primary" icon={mode === 'note' ? <LockOutlined /> : <SendOutlined />} onClick={submit} loading={send.isPending} disabled={disabled || !text.trim()}>
           {mode === 'note' ? t('addNote') : t('send')}

@@ -10,7 +10,7 @@ import { ChannelBadge } from '../shared/channel-types';
 import { fromNow } from '../shared/time';
 import { Composer } from './Composer';
 import { ContactName, priorityColor } from './ConversationList';
-import { placeConversation, useConversation, useMessages, useReachableChannels, useTeams, workspaceKeys } from './queries';
+import { placeConversation, useColleagues, useConversation, useMessages, useReachableChannels, useTeams, workspaceKeys } from './queries';
 import { Timeline } from './Timeline';
 import { TransferModal } from './TransferModal';
 import type { Conversation } from './types';
@@ -61,6 +61,8 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
   const typingShown = customerTyping !== undefined;
 
   const channels = useMemo(() => new Map((reachable.data?.items ?? []).map((c) => [c.channelId, c])), [reachable.data]);
+  const colleagues = useColleagues();
+  const authors = useMemo(() => new Map((colleagues.data?.items ?? []).map((a) => [a.userId, a.name ?? ''])), [colleagues.data]);
 
   const act = useMutation({
     mutationFn: ({ path, body }: { path: string; body?: unknown }) => post<Conversation>(`/conversations/${conversationId}/${path}`, body),
@@ -135,11 +137,14 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
           type="info"
           showIcon
           className="ws-transfer-note"
-          title={t('transfer.noteFrom', { when: fromNow(lastTransfer.createdAt) })}
-          description={lastTransfer.note}
+          title={
+            <>
+              <Typography.Text strong>{t('transfer.noteFrom', { when: fromNow(lastTransfer.createdAt) })}</Typography.Text> {lastTransfer.note}
+            </>
+          }
         />
       )}
-      <Timeline messages={messages.data ?? []} loading={messages.isLoading} channels={channels} />
+      <Timeline messages={messages.data ?? []} loading={messages.isLoading} channels={channels} authors={authors} />
       <div className="ws-typing" aria-live="polite">
         {typingShown ? t('customerTyping') : ''}
       </div>

@@ -95,7 +95,7 @@ function MessageBody({ message }: { message: Message }) {
   return <Typography.Text type="secondary">[{t(`content.${message.contentKind}`, { defaultValue: message.contentKind })}]</Typography.Text>;
 }
 
-function MessageItem({ message, channel, showDay }: { message: Message; channel: ReachableChannel | undefined; showDay: boolean }) {
+function MessageItem({ message, channel, showDay, author }: { message: Message; channel: ReachableChannel | undefined; showDay: boolean; author: string | undefined }) {
   const { t } = useTranslation('workspace');
   const note = isNote(message);
   const side = note ? 'note' : message.direction === 'inbound' ? 'in' : 'out';
@@ -111,6 +111,7 @@ function MessageItem({ message, channel, showDay }: { message: Message; channel:
         <div className="ws-message-meta">
           {note ? <LockOutlined /> : message.authorKind === 'bot' ? <RobotOutlined /> : null}
           <span className="ws-author">{who}</span>
+          {author && <span className="ws-author-name">{author}</span>}
           {!note && channel && <ChannelBadge type={channel.type} name={channel.name} />}
           <time dateTime={message.createdAt} title={formatTime(message.createdAt)}>
             {dayjs(message.createdAt).format('HH:mm')}
@@ -135,7 +136,15 @@ const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clie
  * page. It opens at the newest; while the agent reads further up, new messages wait behind a
  * marker instead of pulling the page down.
  */
-export function Timeline({ messages, loading, channels }: { messages: Message[]; loading: boolean; channels: Map<string, ReachableChannel> }) {
+interface Props {
+  messages: Message[];
+  loading: boolean;
+  channels: Map<string, ReachableChannel>;
+  /** Staff names by user id, for who wrote a reply or a note. */
+  authors: Map<string, string>;
+}
+
+export function Timeline({ messages, loading, channels, authors }: Props) {
   const { t } = useTranslation('workspace');
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
@@ -199,7 +208,7 @@ export function Timeline({ messages, loading, channels }: { messages: Message[];
             const showDay = !previous || !dayjs(previous.createdAt).isSame(message.createdAt, 'day');
             return (
               <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="ws-virtual-row" style={{ transform: `translateY(${item.start}px)` }}>
-                <MessageItem message={message} channel={channels.get(message.channelId)} showDay={showDay} />
+                <MessageItem message={message} channel={channels.get(message.channelId)} showDay={showDay} author={message.authorId ? authors.get(message.authorId) : undefined} />
               </div>
             );
           })}

@@ -1,11 +1,11 @@
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { App, Badge, Form, Input, Modal, Radio, Select } from 'antd';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { get, post } from '../api/client';
+import { post } from '../api/client';
 import { useUser } from '../auth/AuthProvider';
-import { useTeams } from './queries';
-import type { AgentProfile, Conversation } from './types';
+import { useColleagues, useTeams } from './queries';
+import type { Conversation } from './types';
 
 const presenceColor: Record<string, string> = { online: '#52c41a', busy: '#faad14', away: '#8c8c8c', offline: '#d9d9d9' };
 
@@ -23,11 +23,12 @@ export function TransferModal({ conversation, open, onClose, onDone }: { convers
   const me = useUser();
   const [form] = Form.useForm<Values>();
   const [target, setTarget] = useState<Values['target']>('agent');
-  const agents = useQuery({
-    queryKey: ['agents', 'transfer-targets'],
-    enabled: open,
-    queryFn: () => get<{ items: AgentProfile[] }>('/agents/transfer-targets'),
-  });
+  const agents = useColleagues(open);
+  const { refetch } = agents;
+  // Presence changes by the minute: who can take the conversation is read again each time.
+  useEffect(() => {
+    if (open) void refetch();
+  }, [open, refetch]);
   const teams = useTeams();
   const transfer = useMutation({
     mutationFn: (values: Values) =>

@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData, type Que
 import { useEffect, useRef, useState } from 'react';
 import { get, type Page } from '../api/client';
 import { useLiveEvents, type LiveEvent } from '../live/LiveFeed';
-import type { Conversation, Message, ReachableChannels, Team } from './types';
+import type { AgentProfile, Conversation, Message, ReachableChannels, Team } from './types';
 
 export type ListTab = 'mine' | 'queue' | 'teams' | 'all';
 export const listTabs: readonly ListTab[] = ['mine', 'queue', 'teams', 'all'];
@@ -207,6 +207,16 @@ export function useReachableChannels(conversationId: string | undefined) {
 
 export function useTeams() {
   return useQuery({ queryKey: ['teams'], queryFn: () => get<{ items: Team[] }>('/teams'), staleTime: 300_000 });
+}
+
+/** Every agent with name, presence and load: whom to transfer to, and who wrote a reply. */
+export function useColleagues(enabled = true) {
+  return useQuery({
+    queryKey: ['agents', 'transfer-targets'],
+    enabled,
+    queryFn: () => get<{ items: AgentProfile[] }>('/agents/transfer-targets'),
+    staleTime: 30_000,
+  });
 }
 
 export function useMyProfile() {
