@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import { kbArticles } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { buildKbIndex, type KbIndex } from './kb-matcher.js';
+import { buildStagedIndex, type StagedIndex } from './kb-ranker.js';
 
 const shortText = z.string().trim().min(1).max(500);
 
@@ -88,6 +89,8 @@ export async function deleteKbArticle(db: Db, actorUserId: string, id: string): 
 export interface KbSnapshot {
   index: KbIndex;
   articles: Map<string, KbArticle>;
+  /** The staged matcher (recall + ranker) over the same articles, built on first use. */
+  staged(): StagedIndex;
 }
 
 /**
@@ -106,7 +109,14 @@ export function createKbCache(db: Db) {
           .select()
           .from(kbArticles)
           .where(eq(kbArticles.enabled, true))
-          .then((rows) => ({ index: buildKbIndex(rows), articles: new Map(rows.map((row) => [row.id, row])) }));
+          .then((rows) => {
+            let staged: StagedIndex | undefined;
+            return {
+              index: buildKbIndex(rows),
+              articles: new Map(rows.map((row) => [row.id, row])),
+              staged: () => (staged ??= buildStagedIndex(rows)),
+            };
+          });
         current = { stamp, snapshot };
         snapshot.catch(() => {
           if (current?.snapshot === snapshot) current = undefined;

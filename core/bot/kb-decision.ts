@@ -10,11 +10,15 @@ export interface MatchPolicy {
   answerAt: number;
   /** Offer choices when the best is below `answerAt` but at least this, with others close to it. */
   clarifyAt: number;
-  /** A runner-up is offered when its confidence is at least this share of the best one's. */
-  closeShare: number;
+  /**
+   * A runner-up is offered when its ranker score (log-odds, `relevance`) is within this of the
+   * best one's: the margin feature already pushes every runner-up's probability down, so
+   * comparing probabilities would almost never offer a choice.
+   */
+  closeLogit: number;
 }
 
-export const defaultMatchPolicy: MatchPolicy = { answerAt: 0.6, clarifyAt: 0.15, closeShare: 0.35 };
+export const defaultMatchPolicy: MatchPolicy = { answerAt: 0.6, clarifyAt: 0.15, closeLogit: 3.5 };
 
 export type MatchDecision =
   | { action: 'answer'; articleId: string; confidence: number }
@@ -26,7 +30,7 @@ export function decideMatch(matches: ArticleMatch[], policy: MatchPolicy = defau
   if (!best) return { action: 'fallback' };
   if (best.score >= policy.answerAt) return { action: 'answer', articleId: best.articleId, confidence: best.score };
   if (best.score < policy.clarifyAt) return { action: 'fallback' };
-  const close = rest.filter((m) => m.score >= policy.clarifyAt && m.score >= best.score * policy.closeShare).slice(0, 2);
+  const close = rest.filter((m) => best.relevance - m.relevance <= policy.closeLogit).slice(0, 2);
   if (!close.length) return { action: 'fallback' };
   return { action: 'clarify', articleIds: [best.articleId, ...close.map((m) => m.articleId)] };
 }

@@ -33,9 +33,9 @@ describe('staged matcher', () => {
   it('asks which one is meant when two are close, and falls back when nothing is', () => {
     expect(
       decideMatch([
-        { articleId: 'a', relevance: 0, score: 0.4 },
-        { articleId: 'b', relevance: 0, score: 0.35 },
-        { articleId: 'c', relevance: 0, score: 0.01 },
+        { articleId: 'a', relevance: -0.4, score: 0.4 },
+        { articleId: 'b', relevance: -2, score: 0.12 },
+        { articleId: 'c', relevance: -6, score: 0.01 },
       ]),
     ).toEqual({ action: 'clarify', articleIds: ['a', 'b'] });
     expect(decideMatch([{ articleId: 'a', relevance: 0, score: 0.9 }])).toMatchObject({ action: 'answer', articleId: 'a' });

@@ -11,6 +11,7 @@ import {
   listKbArticles,
   updateKbArticle,
 } from '../../core/bot/kb-articles.js';
+import { kbQueryInput, queryKb } from '../../core/bot/kb-query.js';
 import { defineRoute, staffRoles, type ApiRoute } from './route.js';
 
 const editors = ['admin', 'supervisor'] as const;
@@ -66,6 +67,19 @@ export const botRoutes: ApiRoute[] = [
       await deleteKbArticle(runtime.database.db, user.id, params.id!);
       return { deleted: true };
     },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/kb/query',
+    summary: 'Ask the knowledge base as a customer would: ranked articles with their confidence and the decision the bot would take',
+    tag: 'knowledge base',
+    roles: staffRoles,
+    body: kbQueryInput,
+    responds: {
+      status: 200,
+      description: "{ text, decision: { action: 'answer', articleId, confidence } | { action: 'clarify', articleIds } | { action: 'fallback' } | { action: 'handover', reason }, items: [{ articleId, title, confidence, answer }] }",
+    },
+    handle: ({ runtime, body }) => queryKb(runtime.kb, body),
   }),
   defineRoute({
     method: 'get',
