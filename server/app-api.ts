@@ -8,6 +8,7 @@ import { HubError } from '../core/errors.js';
 import { recordInboundEvents } from '../core/inbound/inbound-events.js';
 import { parseInput } from '../core/validation.js';
 import { enqueueOrLeaveToSweeper } from './enqueue.js';
+import { rejectUnsafeInput } from './input-guard.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -17,7 +18,7 @@ import type { Runtime } from './runtime.js';
  */
 export function createAppApi(runtime: Runtime): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }));
+  router.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }), rejectUnsafeInput);
 
   router.post('/channels/:channelId/devices', async (req, res) => {
     const { user, config } = await authenticate(runtime, req);

@@ -17,6 +17,7 @@ import { identifyCaller, requireCaller, requireCsrfProof } from './console-sessi
 import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
 import { mountEmailUnsubscribe } from './email-unsubscribe.js';
+import { rejectUnsafeInput } from './input-guard.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -92,7 +93,7 @@ export function createApp(runtime: Runtime) {
   });
 
   const api = express.Router();
-  api.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }));
+  api.use(express.json({ limit: runtime.config.BODY_LIMIT_BYTES }), rejectUnsafeInput);
   api.use(identifyCaller(runtime));
   for (const route of apiRoutes) mountRoute(api, route, runtime);
   api.use((req, res) => {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { AcceptedEvent, InboundHttpRequest } from '../core/channels/contract.js';
 import { recordInboundEvents } from '../core/inbound/inbound-events.js';
+import { stripUnsafeCharacters, stripUnsafeJson } from '../core/validation.js';
 import { enqueueOrLeaveToSweeper } from './enqueue.js';
 import type { Runtime } from './runtime.js';
 
@@ -41,7 +42,10 @@ export async function handleWebhook(runtime: Runtime, req: Request, res: Respons
  */
 export async function acceptInboundEvents(runtime: Runtime, channelId: string, events: AcceptedEvent[]): Promise<void> {
   if (!events.length) return;
-  const recorded = await recordInboundEvents(runtime.database.db, channelId, events);
+  // A provider cannot be told to resend without a NUL (PostgreSQL stores none): the character is
+  // dropped and the message kept. Channels whose sender can correct it (the API channel) refuse it.
+  const storable = events.map((event) => ({ dedupeKey: stripUnsafeCharacters(event.dedupeKey), payload: stripUnsafeJson(event.payload) }));
+  const recorded = await recordInboundEvents(runtime.database.db, channelId, storable);
   const fresh = recorded.filter((r) => !r.duplicate).map((r) => r.id);
   await enqueueOrLeaveToSweeper(runtime, () => runtime.queues.enqueueInbound(fresh));
 }

@@ -5,7 +5,7 @@ import { normalizeIdentityValue } from '../../core/contacts/identity.js';
 import { identityKinds } from '../../core/db/schema.js';
 import { OutboundHttpError, sendOutboundHttp } from '../../core/security/outbound-http.js';
 import { constantTimeEqual, hmacSha256Hex } from '../../core/security/signatures.js';
-import { describeZodError } from '../../core/validation.js';
+import { describeZodError, findUnsafeInput } from '../../core/validation.js';
 import { apiChannelConfig, apiSecretFields, type ApiChannelConfig } from './api.config.js';
 
 export const SIGNATURE_HEADER = 'x-hub-signature-256';
@@ -70,6 +70,9 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
     } catch {
       return { ok: false, reply: json(400, { error: 'body is not valid JSON' }) };
     }
+    // Answered 400 so the bank's system stops retrying and fixes the message; nothing is stored.
+    const unsafe = findUnsafeInput(body, 'body');
+    if (unsafe) return { ok: false, reply: json(400, { error: `invalid message: ${unsafe.path} ${unsafe.problem}`, field: unsafe.path }) };
     const parsed = apiInboundMessage.safeParse(body);
     if (!parsed.success) return { ok: false, reply: json(400, { error: `invalid message: ${describeZodError(parsed.error)}` }) };
     try {

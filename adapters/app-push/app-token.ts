@@ -1,4 +1,5 @@
 import { errors, importSPKI, jwtVerify, type CryptoKey } from 'jose';
+import { findUnsafeInput } from '../../core/validation.js';
 import type { AppChannelConfig } from './app-push.config.js';
 
 export class AppTokenError extends Error {
@@ -41,7 +42,9 @@ export async function verifyAppUserToken(config: AppChannelConfig, token: string
       ...(config.tokenAudience ? { audience: config.tokenAudience } : {}),
     });
     const subject = payload.sub?.trim();
-    if (!subject || subject.length > 256) throw new AppTokenError('the app token sub must be the app user id (1 to 256 characters)');
+    if (!subject || subject.length > 256 || findUnsafeInput(subject, 'sub')) {
+      throw new AppTokenError('the app token sub must be the app user id (1 to 256 characters, no control characters)');
+    }
     return subject;
   } catch (error) {
     if (error instanceof AppTokenError) throw error;

@@ -8,7 +8,7 @@ import type { Db } from '../../core/db/client.js';
 import { attachments, channels, contactIdentities, conversations, messages, users } from '../../core/db/schema.js';
 import { recordInboundEvents } from '../../core/inbound/inbound-events.js';
 import { sha256Hex } from '../../core/security/signatures.js';
-import { describeZodError } from '../../core/validation.js';
+import { describeZodError, findUnsafeInput } from '../../core/validation.js';
 import { verifyIdentity } from './identity-token.js';
 import type { WebchatInboundEvent } from './webchat.adapter.js';
 import { isOnDuty, type WebchatChannelConfig } from './webchat.config.js';
@@ -315,6 +315,9 @@ export async function visitorOwnsAttachment(db: Db, visitor: Visitor, attachment
 }
 
 export function parseFrame<T>(schema: z.ZodType<T>, raw: unknown): T | WidgetError {
+  // Socket and HTTP frames alike: a control character or a frame nested absurdly deep is the sender's error.
+  const unsafe = findUnsafeInput(raw, 'frame');
+  if (unsafe) return widgetError('bad_frame', `invalid frame: ${unsafe.path} ${unsafe.problem}`);
   const parsed = schema.safeParse(raw);
   return parsed.success ? parsed.data : widgetError('bad_frame', `invalid frame: ${describeZodError(parsed.error)}`);
 }

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import express, { type Request, type Response } from 'express';
 import { storeAttachment } from '../../core/attachments/attachment-store.js';
+import { stripUnsafeCharacters } from '../../core/validation.js';
 import {
   checkMessageRate,
   checkOrigin,
@@ -84,9 +85,11 @@ export function createWidgetRouter(deps: WidgetDeps) {
     if (Number(req.get('content-length') ?? 0) > channel.config.maxFrameBytes) {
       return void res.status(413).json({ error: `frames are limited to ${channel.config.maxFrameBytes} bytes`, code: 'too_large' });
     }
-    const visitor = await visitorFrom(req, channel, (req.body as { hello?: unknown } | undefined)?.hello);
+    // No body, or a JSON body that is not an object, reads as an empty one.
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as { hello?: unknown; frame?: unknown };
+    const visitor = await visitorFrom(req, channel, body.hello);
     if (isWidgetError(visitor)) return void fail(res, visitor);
-    const raw = (req.body as { frame?: unknown }).frame;
+    const raw = body.frame;
     if (raw === undefined) return void res.json({ welcome: welcomeFrame(visitor), replies: [] });
     const frame = parseFrame(clientFrame, raw);
     if (isWidgetError(frame)) return void fail(res, frame);
@@ -106,12 +109,13 @@ export function createWidgetRouter(deps: WidgetDeps) {
     }
     const limit = channel.config.maxAttachmentBytes;
     if (Number(req.get('content-length') ?? 0) > limit) return void tooLarge(res, limit);
+    const fileName = fileNameHeader(req);
+    if (isWidgetError(fileName)) return void fail(res, fileName);
     const limited = await checkMessageRate(deps, visitor);
     if (limited) return void fail(res, limited);
     const data = await readBody(req, limit);
     if (!data) return void tooLarge(res, limit);
     if (!data.length) return void fail(res, widgetError('bad_frame', 'the file is empty'));
-    const fileName = decodeURIComponent(req.get('x-file-name') ?? '').slice(0, 200) || null;
     res.status(201).json(await storeAttachment(deps.db, { data, contentType, fileName, channelId: channel.id }));
   });
 
@@ -149,6 +153,15 @@ function helloHeader(req: Request): unknown {
     return JSON.parse(decodeURIComponent(req.get('x-hub-hello') ?? '{}'));
   } catch {
     return {};
+  }
+}
+
+/** The file's name rides URI-encoded in a header; a name that does not decode is the sender's error. */
+function fileNameHeader(req: Request): string | null | WidgetError {
+  try {
+    return stripUnsafeCharacters(decodeURIComponent(req.get('x-file-name') ?? '')).slice(0, 200) || null;
+  } catch {
+    return widgetError('bad_frame', 'x-file-name is not valid percent-encoded UTF-8 (encode it with encodeURIComponent)');
   }
 }
 

@@ -6,7 +6,7 @@ import { messages } from '../db/schema.js';
 import { HubError } from '../errors.js';
 import type { DomainEvent } from '../events.js';
 import { earlierThan } from '../inbound/process-inbound.js';
-import { decodeCursor, toPage } from '../pagination.js';
+import { cursorPart, decodeCursor, toPage } from '../pagination.js';
 import { parseInput } from '../validation.js';
 import type { AppUserRef } from './devices.js';
 
@@ -31,7 +31,7 @@ async function findAppUserContact(db: Db, appUserId: string): Promise<string | u
  */
 export async function listAppUserMessages(db: Db, user: AppUserRef, query: unknown) {
   const page = parseInput(historyQuery, query, 'query');
-  const before = decodeCursor(page.cursor, 1);
+  const before = decodeCursor(page.cursor, z.tuple([cursorPart.seq]));
   const contactId = await findAppUserContact(db, user.appUserId);
   if (!contactId) return { items: [], nextCursor: null };
   const rows = await db
@@ -50,7 +50,7 @@ export async function listAppUserMessages(db: Db, user: AppUserRef, query: unkno
     })
     .from(messages)
     // Staff notes (internal) are for staff only.
-    .where(and(eq(messages.contactId, contactId), ne(messages.direction, 'internal'), before ? lt(messages.seq, before[0] as number) : undefined))
+    .where(and(eq(messages.contactId, contactId), ne(messages.direction, 'internal'), before ? lt(messages.seq, before[0]) : undefined))
     .orderBy(desc(messages.seq))
     .limit(page.limit + 1);
   const result = toPage(rows, page.limit, (row) => [row.seq]);

@@ -5,8 +5,8 @@ import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { contactMerges, contacts, identityKinds, mergeSuggestions, messages, type IdentityKind } from '../db/schema.js';
 import { badRequest } from '../errors.js';
-import { decodeCursor, toPage } from '../pagination.js';
-import { parseInput } from '../validation.js';
+import { cursorPart, decodeCursor, toPage } from '../pagination.js';
+import { jsonDepth, parseInput } from '../validation.js';
 import { lockContacts, resolveLiveContactId } from './contact-merge.js';
 import { getContact } from './contact-queries.js';
 import { IdentityValueError, normalizeIdentityValue } from './identity.js';
@@ -24,6 +24,9 @@ const isTimeZone = (zone: string) => {
   }
 };
 
+/** Custom attributes are a CRM's flat facts; a few levels of structure are plenty. */
+const maxAttributeDepth = 8;
+
 export const contactAttributesInput = z
   .object({
     name: z.string().trim().min(1).max(200).nullable(),
@@ -37,7 +40,9 @@ export const contactAttributesInput = z
     /** Replaces the contact's tags. */
     tags: z.array(z.string().trim().min(1).max(64)).max(100),
     /** Merged into the custom attributes; a key set to null is removed. */
-    attributes: z.record(z.string().min(1).max(100), z.unknown()),
+    attributes: z
+      .record(z.string().min(1).max(100), z.unknown())
+      .refine((attributes) => jsonDepth(attributes, maxAttributeDepth) <= maxAttributeDepth, `attributes may nest at most ${maxAttributeDepth} levels`),
   })
   .partial()
   .strict();
@@ -161,6 +166,9 @@ export async function listDuplicates(db: Db, id: string) {
   return { contactId: live, items };
 }
 
+/** A timeline position: the entry's instant as `instant` writes it, and its tie-breaker (m + seq, a/u + merge id). */
+const timelineCursor = z.tuple([cursorPart.timestamp, z.string().regex(/^(m\d{19}|[au][0-9a-f-]{36})$/)]);
+
 /** A timestamp as text with its microseconds, so cursors compare exactly as the database orders. */
 const instant = (column: SQL | AnyPgColumn) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -171,7 +179,7 @@ const instant = (column: SQL | AnyPgColumn) => sql<string>`to_char(${column} at 
  */
 export async function listTimeline(db: Db, id: string, page: { limit: number; cursor?: string | undefined }) {
   const live = await resolveLiveContactId(db, id);
-  const after = decodeCursor(page.cursor, 2) as [string, string] | undefined;
+  const after = decodeCursor(page.cursor, timelineCursor);
   const afterCursor = (at: SQL, tie: SQL) => (after ? sql`(${at}, ${tie}) > (${after[0]}, ${after[1]})` : undefined);
 
   const messageAt = instant(messages.createdAt);

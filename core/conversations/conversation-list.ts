@@ -13,6 +13,14 @@ export const conversationViews = ['mine', 'queue', 'all'] as const;
 export const searchWindowConversations = 1000;
 /** …and in this many of each one's latest messages, so a search reads a bounded number of rows. */
 export const searchWindowMessages = 50;
+/**
+ * A search takes the contacts whose name (and those whose identity value) match best, at most
+ * this many of each: a short or common query ("Li", "138") matches a good share of all
+ * customers, and listing their conversations would read the table.
+ */
+export const searchContacts = 1000;
+/** …ranked among the first this many the index finds, so ranking costs the same however many match. */
+export const searchCandidates = 10_000;
 /** Characters of the last message a list row shows. */
 export const previewLength = 120;
 
@@ -62,6 +70,7 @@ const escapeLike = (text: string) => text.replace(/[\\%_]/g, '\\$&');
 /** The conversations a search reads message text in, as an alias inside the list's own statement. */
 const searchWindow = alias(conversations, 'search_window');
 type ConversationTable = typeof conversations | typeof searchWindow;
+type ConversationRow = typeof conversations.$inferSelect;
 
 /** The filters other than search and paging, on `t` (the list's table or the search window's alias). */
 function filterConditions(t: ConversationTable, viewer: ListViewer, query: ConversationListQuery, contactId: string | undefined): SQL[] {
@@ -75,6 +84,21 @@ function filterConditions(t: ConversationTable, viewer: ListViewer, query: Conve
   if (query.teamId) where.push(eq(t.teamId, query.teamId));
   if (query.priority !== undefined) where.push(eq(t.priority, query.priority));
   return where;
+}
+
+/**
+ * Where a most-recently-active list reads from, named `name`. Without a status filter, or one
+ * that picks a few rows (assignee, contact), it is the conversations of each status one after
+ * the other: PostgreSQL then merges the status index's three ranges in order and stops at the
+ * page, where reading the table whole would sort every conversation ever held.
+ */
+function recentSource(name: string, byStatus: boolean): SQL {
+  if (!byStatus) return sql`${conversations} as ${sql.identifier(name)}`;
+  // Each branch ordered: that is what lets the planner merge them instead of sorting the union.
+  const branches = conversationStatuses.map(
+    (status) => sql`(select * from ${conversations} where status = ${sql.raw(`'${status}'`)} order by last_message_at desc, id desc)`,
+  );
+  return sql`(${sql.join(branches, sql` union all `)}) as ${sql.identifier(name)}`;
 }
 
 /** The list's order: the queue in line order, everything else most recently active first. */
@@ -96,28 +120,33 @@ function afterCursor(t: ConversationTable, queue: boolean, cursor: string | unde
   const after = decodeCursor(cursor, 2);
   if (!after) return undefined;
   const [at, id] = after as [string, string];
-  return sql`(${t.lastMessageAt}, ${t.id}) < (${at}::timestamptz, ${id}::uuid)`;
+  // The plain bound is what an index on (…, last_message_at) can start from; the pair breaks ties.
+  return sql`${t.lastMessageAt} <= ${at}::timestamptz and (${t.lastMessageAt}, ${t.id}) < (${at}::timestamptz, ${id}::uuid)`;
 }
 
 /**
- * Conversations a search finds: those of contacts whose name or identity matches (trigram
- * indexes), and those among the first conversations of the list whose latest messages contain
- * the text. Both sides are bounded: the message side by the window, the contact side by the
- * indexes.
+ * Conversations a search finds: those of the contacts whose name or identity matches best
+ * (trigram indexes and similarity), and those among the first conversations of the list whose
+ * latest messages contain the text. Both sides are bounded: the contact side by
+ * `searchContacts`, the message side by the window.
  */
-function searchCondition(t: ConversationTable, q: string, windowWhere: SQL[], queue: boolean): SQL {
+function searchCondition(t: ConversationTable, q: string, windowWhere: SQL[], queue: boolean, byStatus: boolean): SQL {
   const contactPattern = q.length < 3 ? `${escapeLike(q)}%` : `%${escapeLike(q)}%`;
   const textPattern = `%${escapeLike(q)}%`;
   const w = searchWindow;
-  const windowIds = sql`select ${w.id} from ${conversations} as ${sql.identifier('search_window')} ${windowWhere.length ? sql`where ${and(...windowWhere)}` : sql``} order by ${sql.join(ordering(w, queue), sql`, `)} limit ${searchWindowConversations}`;
-  return sql`${t.id} in (
+  const windowIds = sql`select ${w.id} from ${recentSource('search_window', byStatus)} ${windowWhere.length ? sql`where ${and(...windowWhere)}` : sql``} order by ${sql.join(ordering(w, queue), sql`, `)} limit ${searchWindowConversations}`;
+  // An array, not IN: the page then fetches what was found by primary key, where IN let the
+  // planner hash it against a scan of every conversation.
+  return sql`${t.id} = any(array(
     select byc.id from ${conversations} byc where byc.contact_id in (
-      select k.id from ${contacts} k where k.name ilike ${contactPattern}
-      union select i.contact_id from contact_identities i where i.value ilike ${contactPattern})
+      (select k.id from (select k.id, k.name from ${contacts} k where k.name ilike ${contactPattern} limit ${searchCandidates}) k
+        order by similarity(k.name, ${q}) desc, k.id limit ${searchContacts})
+      union (select i.contact_id from (select i.id, i.contact_id, i.value from contact_identities i where i.value ilike ${contactPattern} limit ${searchCandidates}) i
+        order by similarity(i.value, ${q}) desc, i.id limit ${searchContacts}))
     union
     select win.id from (${windowIds}) win where exists (
       select 1 from (select m.text from ${messages} m where m.conversation_id = win.id order by m.seq desc limit ${searchWindowMessages}) r
-      where r.text ilike ${textPattern}))`;
+      where r.text ilike ${textPattern})))`;
 }
 
 /**
@@ -130,24 +159,34 @@ export async function listConversations(db: Db, viewer: ListViewer, query: Conve
   checkViewer(viewer, query);
   const queue = query.view === 'queue';
   const contactId = query.contactId ? await resolveLiveContactId(db, query.contactId) : undefined;
+  const byStatus = !queue && !query.status && query.view !== 'mine' && !query.assigneeId && !contactId;
   const t = conversations;
   const where = filterConditions(t, viewer, query, contactId);
-  if (query.q) where.push(searchCondition(t, query.q, filterConditions(searchWindow, viewer, query, contactId), queue));
+  if (query.q) where.push(searchCondition(t, query.q, filterConditions(searchWindow, viewer, query, contactId), queue, byStatus));
   const after = afterCursor(t, queue, query.cursor);
   if (after) where.push(after);
 
   const columns = getTableColumns(conversations);
+  // Named by hand: the page may read from the per-status source, which the builder cannot check
+  // columns against. Each decodes as its column does.
+  const pageFields = Object.fromEntries(
+    Object.entries(columns).map(([key, column]) => [key, sql`${sql.identifier('conversations')}.${sql.identifier(column.name)}`.mapWith(column).as(key)]),
+  ) as { [K in keyof ConversationRow]: SQL.Aliased<ConversationRow[K]> };
   const page = db
     .select({
-      ...columns,
+      ...pageFields,
       cursorAt: sql<string>`(${queue ? t.queuedAt : t.lastMessageAt})::text`.as('cursor_at'),
       waitingSeconds: sql<number | null>`case when ${t.routingStatus} = 'queued' then floor(extract(epoch from now() - ${t.queuedAt}))::int end`.as('waiting_seconds'),
     })
-    .from(t)
+    // A search's page starts from what it found; other pages read the list in order.
+    .from(byStatus && !query.q ? recentSource('conversations', true) : t)
     .where(and(...where))
     .orderBy(...ordering(t, queue))
     .limit(query.limit + 1)
     .as('page');
+  // The page's columns, always named with the page: the joined tables have columns of the same names.
+  const col = <K extends keyof ConversationRow>(key: K) =>
+    sql<ConversationRow[K]>`${sql.identifier('page')}.${sql.identifier(key)}`.mapWith(columns[key]);
   const lastMessage = db
     .select({
       id: messages.id,
@@ -159,19 +198,19 @@ export async function listConversations(db: Db, viewer: ListViewer, query: Conve
       at: messages.createdAt,
     })
     .from(messages)
-    .where(and(eq(messages.conversationId, page.id), ne(messages.direction, 'internal')))
+    .where(and(eq(messages.conversationId, col('id')), ne(messages.direction, 'internal')))
     .orderBy(desc(messages.seq))
     .limit(1)
     .as('last_message');
   const assignee = alias(users, 'assignee');
-  const pageColumns = Object.fromEntries(Object.keys(columns).map((key) => [key, page[key as keyof typeof columns]])) as {
-    [K in keyof typeof columns]: (typeof page)[K];
+  const pageColumns = Object.fromEntries(Object.keys(columns).map((key) => [key, col(key as keyof ConversationRow)])) as {
+    [K in keyof ConversationRow]: SQL<ConversationRow[K]>;
   };
   const rows = await db
     .select({
       ...pageColumns,
-      cursorAt: page.cursorAt,
-      waitingSeconds: page.waitingSeconds,
+      cursorAt: sql<string>`${sql.identifier('page')}.cursor_at`,
+      waitingSeconds: sql<number | null>`${sql.identifier('page')}.waiting_seconds`,
       contact: { id: contacts.id, name: contacts.name, tier: contacts.tier },
       lastChannel: { id: channels.id, type: channels.type, name: channels.name },
       lastMessage: {
@@ -186,17 +225,17 @@ export async function listConversations(db: Db, viewer: ListViewer, query: Conve
       team: { id: teams.id, name: teams.name },
       assignee: { id: assignee.id, name: assignee.name },
       // Customer messages since an agent last replied, counted up to 99 (a badge, not a report).
-      unansweredCount: sql<number>`(select count(*)::int from (select 1 from ${messages} u where u.conversation_id = ${page.id}
-          and u.direction = 'inbound' and u.seq > coalesce((select max(a.seq) from ${messages} a where a.conversation_id = ${page.id}
+      unansweredCount: sql<number>`(select count(*)::int from (select 1 from ${messages} u where u.conversation_id = ${col('id')}
+          and u.direction = 'inbound' and u.seq > coalesce((select max(a.seq) from ${messages} a where a.conversation_id = ${col('id')}
             and a.direction = 'outbound' and a.author_kind = 'agent'), 0) limit 99) x)`,
     })
     .from(page)
-    .innerJoin(contacts, eq(contacts.id, page.contactId))
-    .leftJoin(channels, eq(channels.id, page.lastChannelId))
-    .leftJoin(teams, eq(teams.id, page.teamId))
-    .leftJoin(assignee, eq(assignee.id, page.assigneeId))
+    .innerJoin(contacts, eq(contacts.id, col('contactId')))
+    .leftJoin(channels, eq(channels.id, col('lastChannelId')))
+    .leftJoin(teams, eq(teams.id, col('teamId')))
+    .leftJoin(assignee, eq(assignee.id, col('assigneeId')))
     .leftJoinLateral(lastMessage, sql`true`)
-    .orderBy(...(queue ? [desc(page.priority), asc(page.queuedAt), asc(page.id)] : [desc(page.lastMessageAt), desc(page.id)]));
+    .orderBy(...(queue ? [desc(col('priority')), asc(col('queuedAt')), asc(col('id'))] : [desc(col('lastMessageAt')), desc(col('id'))]));
 
   const items = rows.slice(0, query.limit);
   const last = items.at(-1);

@@ -1,8 +1,9 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
+import { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { conversations, messages } from '../db/schema.js';
 import { notFound } from '../errors.js';
-import { decodeCursor, toPage } from '../pagination.js';
+import { cursorPart, decodeCursor, toPage } from '../pagination.js';
 
 type ConversationRow = typeof conversations.$inferSelect;
 
@@ -38,11 +39,11 @@ export type MessageView = Awaited<ReturnType<typeof getMessage>>;
 /** A conversation's messages oldest first, in the order they were stored. */
 export async function listMessages(db: Db, conversationId: string, page: { limit: number; cursor?: string | undefined }) {
   await getConversation(db, conversationId);
-  const after = decodeCursor(page.cursor, 1);
+  const after = decodeCursor(page.cursor, z.tuple([cursorPart.seq]));
   const rows = await db
     .select(messageColumns)
     .from(messages)
-    .where(and(eq(messages.conversationId, conversationId), after ? gt(messages.seq, after[0] as number) : undefined))
+    .where(and(eq(messages.conversationId, conversationId), after ? gt(messages.seq, after[0]) : undefined))
     .orderBy(asc(messages.seq))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, (row) => [row.seq]);
