@@ -5,7 +5,7 @@ import { resolveLiveContactId } from '../contacts/contact-merge.js';
 import type { Db } from '../db/client.js';
 import { channels, contacts, conversationStatuses, conversations, messages, teams, users, type UserRole } from '../db/schema.js';
 import { HubError } from '../errors.js';
-import { decodeCursor, encodeCursor } from '../pagination.js';
+import { cursorPart, decodeCursor, encodeCursor } from '../pagination.js';
 
 export const conversationViews = ['mine', 'queue', 'all'] as const;
 
@@ -106,20 +106,24 @@ function ordering(t: ConversationTable, queue: boolean) {
   return queue ? [desc(t.priority), asc(t.queuedAt), asc(t.id)] : [desc(t.lastMessageAt), desc(t.id)];
 }
 
+// Priorities are a smallint column (0 to 3).
+const queueCursor = z.tuple([z.number().int().min(0).max(3), cursorPart.timestamp, cursorPart.uuid]);
+const activityCursor = z.tuple([cursorPart.timestamp, cursorPart.uuid]);
+
 /**
  * Keyset condition after a cursor. Timestamps travel as PostgreSQL's own text, which keeps their
  * microseconds (a JavaScript Date would drop them and skip rows).
  */
 function afterCursor(t: ConversationTable, queue: boolean, cursor: string | undefined): SQL | undefined {
   if (queue) {
-    const after = decodeCursor(cursor, 3);
+    const after = decodeCursor(cursor, queueCursor);
     if (!after) return undefined;
-    const [priority, queuedAt, id] = after as [number, string, string];
-    return sql`(-${t.priority}, ${t.queuedAt}, ${t.id}) > (${-Number(priority)}, ${queuedAt}::timestamptz, ${id}::uuid)`;
+    const [priority, queuedAt, id] = after;
+    return sql`(-${t.priority}, ${t.queuedAt}, ${t.id}) > (${-priority}, ${queuedAt}::timestamptz, ${id}::uuid)`;
   }
-  const after = decodeCursor(cursor, 2);
+  const after = decodeCursor(cursor, activityCursor);
   if (!after) return undefined;
-  const [at, id] = after as [string, string];
+  const [at, id] = after;
   // The plain bound is what an index on (…, last_message_at) can start from; the pair breaks ties.
   return sql`${t.lastMessageAt} <= ${at}::timestamptz and (${t.lastMessageAt}, ${t.id}) < (${at}::timestamptz, ${id}::uuid)`;
 }
