@@ -17,11 +17,11 @@ function newestModification(path: string): number {
   return newest;
 }
 
-/** Whether admin/dist is missing or older than admin/src, admin/index.html or the Vite config. */
+/** Whether admin/dist is missing or older than admin/src, admin/public, admin/index.html or the Vite config. */
 export function consoleBuildIsStale(): boolean {
   if (!existsSync(join(adminDir, 'src'))) return false;
   if (!existsSync(builtPage)) return true;
-  const sources = ['src', 'index.html', 'vite.config.ts'].map((name) => join(adminDir, name)).filter((path) => existsSync(path));
+  const sources = ['src', 'public', 'index.html', 'vite.config.ts'].map((name) => join(adminDir, name)).filter((path) => existsSync(path));
   return Math.max(...sources.map(newestModification)) > statSync(builtPage).mtimeMs;
 }
 

@@ -43,6 +43,9 @@ or <code>npm run build:admin</code>, then reload.</p><p><a href="/api/openapi.js
 export function mountConsole(app: Express) {
   const assets = join(consoleDist, 'assets');
   app.use('/assets', express.static(assets, { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  app.get('/favicon.svg', (_req, res) => {
+    res.sendFile(join(consoleDist, 'favicon.svg'), { maxAge: '1d' });
+  });
   app.get('/{*path}', (req: Request, res: Response, next) => {
     const wantsPage = req.path === '/' || (req.get('accept') ?? '').includes('text/html');
     if (!wantsPage || req.path.startsWith('/api/')) return next();
