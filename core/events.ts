@@ -17,10 +17,26 @@ export type DomainEvent =
       direction: 'inbound' | 'outbound' | 'internal';
       /** A customer message stored after the bot handed the conversation over and said so. */
       afterHandover?: boolean;
+      /** Who wrote an outbound message: an agent's reply moves the SLA clocks, a bot's does not. */
+      authorKind?: 'contact' | 'agent' | 'bot' | 'system';
     }
   | { type: 'message.status'; messageId: string; conversationId: string; status: string }
   /** The customer asked for a person (or a rule decided so): routing takes the conversation. */
-  | { type: 'conversation.handover'; conversationId: string; priority: number; reason: string };
+  | { type: 'conversation.handover'; conversationId: string; priority: number; reason: string }
+  /** Resolved by staff: SLA clocks stop, the satisfaction survey goes out. `agentId` had it. */
+  | { type: 'conversation.resolved'; conversationId: string; agentId: string | null; resolvedBy: string }
+  /** Reopened by staff: the resolution clock starts again. */
+  | { type: 'conversation.reopened'; conversationId: string }
+  /** An SLA warning or breach just recorded (live only: consoles show it, nothing handles it). */
+  | {
+      type: 'sla.warning' | 'sla.breached';
+      conversationId: string;
+      target: string;
+      policyId: string;
+      dueAt: string;
+      assigneeId: string | null;
+      teamId: string | null;
+    };
 
 export interface DomainEventPublisher {
   publish(events: DomainEvent[]): Promise<void>;
@@ -32,6 +48,7 @@ export function outboundMessageCreated(message: {
   conversationId: string;
   contactId: string;
   channelId: string;
+  authorKind?: 'contact' | 'agent' | 'bot' | 'system';
 }): DomainEvent {
   return {
     type: 'message.created',
@@ -40,5 +57,6 @@ export function outboundMessageCreated(message: {
     contactId: message.contactId,
     channelId: message.channelId,
     direction: 'outbound',
+    ...(message.authorKind === 'agent' ? { authorKind: message.authorKind } : {}),
   };
 }

@@ -24,6 +24,9 @@ import {
   routingWants,
   type RoutingPublisherDeps,
 } from '../workflows/routing.handler.js';
+import { createSlaHandler, slaJobNames, startSlaWorker, type SlaDeps } from '../workflows/sla.worker.js';
+import { slaWants } from '../core/sla/sla-clocks.js';
+import { createCsatHandler, csatWants } from '../workflows/csat.handler.js';
 import { ensureRedis } from './redis-supervisor.js';
 import { acceptInboundEvents } from './webhooks.js';
 
@@ -156,12 +159,27 @@ export async function createRuntime(config: Config, logger = createLogger(config
  * adds its handler here.
  */
 const domainEventHandlers: Array<{ wants: (event: DomainEvent) => boolean; create: (runtime: Runtime) => DomainEventHandler }> = [
+  // Before the bot: a survey answer that opened a conversation closes it before the bot greets it.
+  { wants: csatWants, create: (runtime) => createCsatHandler({ db: runtime.database.db, adapters: runtime.adapters, events: runtime.events }) },
   {
     wants: botWants,
     create: (runtime) => createBotHandler({ db: runtime.database.db, adapters: runtime.adapters, kb: runtime.kb, events: runtime.events }),
   },
   { wants: routingWants, create: (runtime) => createRoutingHandler(routingPublisherDeps(runtime)) },
+  // After routing: a handover's SLA policy is the one routing just chose.
+  { wants: slaWants, create: (runtime) => createSlaHandler(slaDeps(runtime)) },
 ];
+
+function slaDeps(runtime: Runtime): SlaDeps {
+  return {
+    db: runtime.database.db,
+    queue: runtime.queues.sla,
+    redis: runtime.redis,
+    prefix: runtime.config.REDIS_PREFIX,
+    events: runtime.events,
+    logger: runtime.logger,
+  };
+}
 
 /** Whether any worker-side handler acts on the event. */
 export function handledInWorkers(event: DomainEvent): boolean {
@@ -211,6 +229,14 @@ export async function startWorkers(runtime: Runtime) {
       [jobNames.sweepRouting]: createRoutingSweep({ ...routingPublisherDeps(runtime), graceMs: config.SWEEP_GRACE_MS, logger: runtime.logger }),
     },
   });
+  const sla = startSlaWorker({
+    ...slaDeps(runtime),
+    connection: runtime.redis,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.JOB_LOCK_MS,
+    // Timers due within a few sweeps are re-added: a later one is re-added by a later sweep.
+    horizonMs: Math.max(60_000, 5 * config.SWEEP_INTERVAL_MS),
+  });
   const imapPolling = startImapPolling({
     db: runtime.database.db,
     logger: runtime.logger,
@@ -220,10 +246,11 @@ export async function startWorkers(runtime: Runtime) {
     tickMs: 1_000,
   });
   await runtime.queues.routing.upsertJobScheduler('sweep-routing', { every: config.SWEEP_INTERVAL_MS }, { name: jobNames.sweepRouting });
+  await runtime.queues.sla.upsertJobScheduler('sweep-sla', { every: config.SWEEP_INTERVAL_MS }, { name: slaJobNames.sweep });
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
     async close(timeoutMs: number) {
-      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs), imapPolling.close(timeoutMs)]);
+      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs), closeWithin(sla, timeoutMs), imapPolling.close(timeoutMs)]);
     },
   };
 }

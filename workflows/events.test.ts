@@ -42,12 +42,17 @@ describe('publishing domain events', () => {
     const [job] = await queues.routing.getWaiting();
     expect(job?.data.events).toEqual([customer]);
 
-    // A customer message after the bot's announced handover leaves the bot nothing to do.
+    // A customer message after the bot's announced handover leaves the bot nothing to do, but it
+    // starts an SLA wait; so does an agent's reply end one (a bot's answer above did not).
     const later = { ...customer, messageId: randomUUID(), afterHandover: true };
     await publisher.publish([later]);
-    expect((await queues.routing.getWaiting()).map((waiting) => waiting.data.events)).toEqual([[customer]]);
+    const agentReply = { ...reply, messageId: randomUUID(), authorKind: 'agent' } as const;
+    await publisher.publish([agentReply]);
+    const waiting = (await queues.routing.getWaiting()).map((w) => w.data.events);
+    expect(waiting).toHaveLength(3);
+    expect(waiting).toEqual(expect.arrayContaining([[customer], [later], [agentReply]]));
 
-    await expect.poll(() => heard.length).toBe(5);
-    expect(heard.map((e) => e.type)).toEqual(['message.created', 'message.status', 'contact.created', 'message.created', 'message.created']);
+    await expect.poll(() => heard.length).toBe(6);
+    expect(heard.map((e) => e.type)).toEqual(['message.created', 'message.status', 'contact.created', 'message.created', 'message.created', 'message.created']);
   });
 });

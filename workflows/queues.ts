@@ -36,10 +36,13 @@ export function createQueues(settings: QueueSettings) {
   const inbound = new Queue(queueNames.inbound, options);
   const outbound = new Queue(queueNames.outbound, options);
   const routing = new Queue(queueNames.routing, options);
+  /** SLA timers (delayed jobs) and their sweeper. */
+  const sla = new Queue(queueNames.sla, options);
   return {
     inbound,
     outbound,
     routing,
+    sla,
     /**
      * Hands committed domain events that a handler acts on (bot, routing, SLA) to the handlers,
      * and queues delivery of outbound messages the events announce. Re-handing the same batch
@@ -94,7 +97,7 @@ export function createQueues(settings: QueueSettings) {
       );
     },
     async close(): Promise<void> {
-      await Promise.all([inbound.close(), outbound.close(), routing.close()]);
+      await Promise.all([inbound.close(), outbound.close(), routing.close(), sla.close()]);
     },
   };
 }
@@ -109,7 +112,13 @@ function eventKey(event: DomainEvent): string {
       return event.mergeId;
     case 'conversation.opened':
     case 'conversation.handover':
+    case 'conversation.reopened':
       return event.conversationId;
+    case 'conversation.resolved':
+      return `${event.conversationId}-${event.resolvedBy}`;
+    case 'sla.warning':
+    case 'sla.breached':
+      return `${event.conversationId}-${event.target}-${event.dueAt}`;
     case 'message.created':
       return event.messageId;
     case 'message.status':

@@ -710,3 +710,154 @@ export const conversationTransfers = pgTable(
   },
   (t) => [index('conversation_transfers_conversation_idx').on(t.conversationId, t.createdAt)],
 );
+
+/**
+ * Business calendars of SLA policies: opening periods per ISO weekday (1 = Monday) in local
+ * time, holidays (closed dates) and make-up working days (调休, dates open with Monday's hours).
+ */
+export const slaCalendars = pgTable(
+  'sla_calendars',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    timeZone: text('time_zone').notNull(),
+    /** `{ "1": [{ "from": "09:00", "to": "18:00" }], … }`; a weekday left out is closed. */
+    hours: jsonb('hours').$type<Record<string, Array<{ from: string; to: string }>>>().notNull().default({}),
+    holidays: text('holidays').array().notNull().default(sql`'{}'::text[]`),
+    workdays: text('workdays').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('sla_calendars_name_key').on(t.name)],
+);
+
+/** SLA policies: thresholds per target, a warning share, a calendar and the escalation on breach. */
+export const slaPolicies = pgTable(
+  'sla_policies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** Null: the clocks run around the clock. */
+    calendarId: uuid('calendar_id').references(() => slaCalendars.id),
+    firstResponseSeconds: integer('first_response_seconds'),
+    nextResponseSeconds: integer('next_response_seconds'),
+    resolutionSeconds: integer('resolution_seconds'),
+    /** A warning at this share of the threshold; null for none. */
+    warnPercent: smallint('warn_percent').default(80),
+    isDefault: boolean('is_default').notNull().default(false),
+    escalation: jsonb('escalation').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('sla_policies_name_key').on(t.name),
+    uniqueIndex('sla_policies_default_key').on(t.isDefault).where(sql`is_default`),
+  ],
+);
+
+export const slaTargets = ['first_response', 'next_response', 'resolution'] as const;
+export type SlaTarget = (typeof slaTargets)[number];
+
+/**
+ * One clock per conversation and target. `cycle` counts restarts (each next-response wait, each
+ * reopen), so timers and events of an earlier cycle are recognised as stale.
+ */
+export const slaClocks = pgTable(
+  'sla_clocks',
+  {
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    target: text('target', { enum: slaTargets }).notNull(),
+    policyId: uuid('policy_id')
+      .notNull()
+      .references(() => slaPolicies.id),
+    cycle: integer('cycle').notNull().default(1),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    warnAt: timestamp('warn_at', { withTimezone: true }),
+    /** Set when the clock stops: met (answered or resolved in time or late) or cancelled. */
+    stoppedAt: timestamp('stopped_at', { withTimezone: true }),
+    warnedAt: timestamp('warned_at', { withTimezone: true }),
+    breachedAt: timestamp('breached_at', { withTimezone: true }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('sla_clocks_key').on(t.conversationId, t.target),
+    // The sweeper's scans: only running clocks still owing a breach or a warning are indexed.
+    index('sla_clocks_due_idx').on(t.dueAt).where(sql`stopped_at is null and breached_at is null`),
+    index('sla_clocks_warn_idx').on(t.warnAt).where(sql`stopped_at is null and warned_at is null and warn_at is not null`),
+    check('sla_clocks_target_check', inList('target', slaTargets)),
+  ],
+);
+
+export const slaEventKinds = ['warning', 'breach'] as const;
+
+/** Each warning and breach, stored once, with who and what it concerned at the time. */
+export const slaEvents = pgTable(
+  'sla_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    target: text('target', { enum: slaTargets }).notNull(),
+    kind: text('kind', { enum: slaEventKinds }).notNull(),
+    cycle: integer('cycle').notNull(),
+    policyId: uuid('policy_id')
+      .notNull()
+      .references(() => slaPolicies.id),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull(),
+    firedAt: timestamp('fired_at', { withTimezone: true }).notNull().defaultNow(),
+    /** How long after its time it was recorded, in milliseconds. */
+    lateMs: integer('late_ms').notNull(),
+    assigneeId: uuid('assignee_id'),
+    teamId: uuid('team_id'),
+    channelId: uuid('channel_id'),
+  },
+  (t) => [
+    uniqueIndex('sla_events_key').on(t.conversationId, t.target, t.cycle, t.kind),
+    index('sla_events_fired_idx').on(t.firedAt),
+    check('sla_events_kind_check', inList('kind', slaEventKinds)),
+  ],
+);
+
+/** The satisfaction survey sent when a conversation is resolved: at most one per conversation. */
+export const csatSurveys = pgTable(
+  'csat_surveys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    /** The agent who had the conversation when it was resolved; the rating is theirs. */
+    agentId: uuid('agent_id').references(() => users.id),
+    teamId: uuid('team_id'),
+    messageId: uuid('message_id'),
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    rating: smallint('rating'),
+    comment: text('comment'),
+    answeredAt: timestamp('answered_at', { withTimezone: true }),
+    replyMessageId: uuid('reply_message_id'),
+  },
+  (t) => [
+    uniqueIndex('csat_surveys_conversation_key').on(t.conversationId),
+    index('csat_surveys_open_idx').on(t.contactId, t.sentAt).where(sql`answered_at is null`),
+    index('csat_surveys_sent_idx').on(t.sentAt),
+    check('csat_surveys_rating_check', sql`rating between 1 and 5`),
+  ],
+);
+
+/** Hub-wide CSAT settings: one row (id 1), defaults until an admin saves. */
+export const csatSettings = pgTable('csat_settings', {
+  id: smallint('id').primaryKey().default(1),
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+  updatedAt: updatedAt(),
+});

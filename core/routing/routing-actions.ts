@@ -164,10 +164,11 @@ export async function resolveConversation(deps: RoutingDeps, actor: Actor, conve
       .update(conversations)
       .set({ status: 'resolved', resolvedAt: sql`now()`, routingStatus: null, updatedAt: sql`now()` })
       .where(eq(conversations.id, conversationId));
-    return { freed, wasQueued: conversation.routingStatus === 'queued' };
+    return { freed, wasQueued: conversation.routingStatus === 'queued', agentId: conversation.assigneeId };
   });
   const outcome = emptyOutcome();
   if (!result) return outcome;
+  outcome.events.push({ type: 'conversation.resolved', conversationId, agentId: result.agentId, resolvedBy: actor.id });
   outcome.notices.push({ type: 'conversation.changed', conversationId });
   if (result.freed) {
     outcome.notices.push({ type: 'conversation.unassigned', conversationId, agentId: result.freed, reason: 'resolved' });
@@ -204,16 +205,19 @@ export async function reopenConversation(deps: RoutingDeps, conversationId: stri
     const ok = await assignTo(tx, { ...conversation, routingStatus: 'queued' }, previous, { reason: 'reopen', presences: ['online'] });
     return ok ? previous : null;
   });
+  const reopened = { type: 'conversation.reopened' as const, conversationId };
   if (backTo) {
     return {
       notices: [
         { type: 'conversation.changed', conversationId },
         { type: 'conversation.assigned', conversationId, agentId: backTo, reason: 'reopen' },
       ],
-      events: [],
+      events: [reopened],
     };
   }
-  return placeQueued(deps, [conversationId]);
+  const queued = await placeQueued(deps, [conversationId]);
+  queued.events.push(reopened);
+  return queued;
 }
 
 export const transferInput = z

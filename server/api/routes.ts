@@ -27,6 +27,7 @@ import { channelTypeRoutes } from './channel-types.routes.js';
 import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
+import { slaRoutes } from './sla.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { apiTokenRoutes, userRoutes } from './users.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
@@ -323,4 +324,5 @@ export const apiRoutes: ApiRoute[] = [
   ...authRoutes,
   ...userRoutes,
   ...apiTokenRoutes,
+  ...slaRoutes,
 ];
