@@ -56,6 +56,7 @@ export const apiAdapter: ChannelAdapter<ApiChannelConfig> = {
   configSchema: apiChannelConfig,
   secretFields: apiSecretFields,
   reachableKinds: identityKinds,
+  outboundTargets: (config) => [{ field: 'callbackUrl', target: config.callbackUrl }],
 
   async verifyInbound(request, channel) {
     if (request.method !== 'POST') return { ok: false, reply: json(405, { error: 'use POST' }) };

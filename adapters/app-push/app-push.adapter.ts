@@ -50,6 +50,11 @@ export const appPushAdapter: ChannelAdapter<AppChannelConfig> = {
   configSchema: appChannelConfig,
   secretFields: appSecretFields,
   reachableKinds: ['app_user'],
+  outboundTargets: (config) => [
+    { field: 'fcmTokenUri', target: config.fcmTokenUri },
+    { field: 'fcmBaseUrl', target: config.fcmBaseUrl },
+    { field: 'apnsHost', target: config.apnsHost },
+  ],
 
   async verifyInbound(_request, channel) {
     return { ok: false, reply: json(404, { error: `app channels take requests at /api/app/v1/channels/${channel.id}/...` }) };

@@ -1,7 +1,9 @@
+import net from 'node:net';
 import { htmlToText } from 'html-to-text';
 import nodemailer from 'nodemailer';
 import type { ChannelAdapter, ChannelContext, HttpReply, NormalizedEvent, NormalizeTools, OutboundMessage, SendResult } from '../../core/channels/contract.js';
 import { PermanentEventError } from '../../core/channels/contract.js';
+import { OutboundHttpError, resolveOutboundHost } from '../../core/security/outbound-http.js';
 import { constantTimeEqual } from '../../core/security/signatures.js';
 import { emailChannelConfig, emailSecretFields, type EmailChannelConfig } from './email.config.js';
 import {
@@ -33,6 +35,10 @@ export const emailAdapter: ChannelAdapter<EmailChannelConfig> = {
   configSchema: emailChannelConfig,
   secretFields: emailSecretFields,
   reachableKinds: ['email'],
+  outboundTargets: (config) => [
+    ...(config.smtpHost ? [{ field: 'smtpHost', target: config.smtpHost }] : []),
+    ...(config.imapHost ? [{ field: 'imapHost', target: config.imapHost }] : []),
+  ],
 
   async verifyInbound(request, channel) {
     if (request.method !== 'POST') return { ok: false, reply: text(405, 'use POST with a message/rfc822 body') };
@@ -79,7 +85,12 @@ export const emailAdapter: ChannelAdapter<EmailChannelConfig> = {
       return { outcome: 'permanent', code: 'no_unsubscribe_url', message: 'marketing mail needs PUBLIC_BASE_URL for its unsubscribe link' };
     }
     const mail = composeMail(message, channel);
-    const transport = createTransport(config, channel.sendTimeoutMs);
+    const transport = await openTransport(channel).catch((error: unknown) => error as OutboundHttpError);
+    if (transport instanceof OutboundHttpError) {
+      return transport.kind === 'blocked'
+        ? { outcome: 'permanent', code: 'private_address', message: `smtpHost ${transport.message}` }
+        : { outcome: 'retryable', code: 'smtp_edns', message: transport.message };
+    }
     try {
       const info = await transport.sendMail(mail);
       if (info.rejected.length) return { outcome: 'permanent', code: 'rejected', message: `the relay refused ${info.rejected.join(', ')}` };
@@ -93,7 +104,8 @@ export const emailAdapter: ChannelAdapter<EmailChannelConfig> = {
 
   async testConnection(channel) {
     if (!channel.config.smtpHost) return { ok: false, message: 'no smtpHost configured' };
-    const transport = createTransport(channel.config, channel.sendTimeoutMs);
+    const transport = await openTransport(channel).catch((error: unknown) => error as OutboundHttpError);
+    if (transport instanceof OutboundHttpError) return { ok: false, message: `smtpHost ${transport.message}` };
     try {
       await transport.verify();
       return { ok: true, message: `connected to ${channel.config.smtpHost}:${channel.config.smtpPort}` };
@@ -174,9 +186,19 @@ function kindOf(contentType: string): 'image' | 'audio' | 'video' | 'file' {
   return major === 'image' || major === 'audio' || major === 'video' ? major : 'file';
 }
 
-function createTransport(config: EmailChannelConfig, timeoutMs: number) {
+/**
+ * A transport to the channel's relay at the address the outbound guard resolved and checked:
+ * nodemailer connects to that address, not to the name (which could resolve elsewhere the second
+ * time), and TLS still verifies the certificate against the name.
+ */
+async function openTransport(channel: ChannelContext<EmailChannelConfig>) {
+  const { config } = channel;
+  const timeoutMs = channel.sendTimeoutMs;
+  const host = config.smtpHost!;
+  const { address } = await resolveOutboundHost(host, { allowPrivate: channel.allowPrivateNetwork, timeoutMs });
   return nodemailer.createTransport({
-    host: config.smtpHost,
+    host: address,
+    ...(net.isIP(host) ? {} : { servername: host }),
     port: config.smtpPort,
     secure: config.smtpSecure,
     requireTLS: config.smtpRequireTls,

@@ -1,8 +1,10 @@
+import net from 'node:net';
 import { and, eq, sql } from 'drizzle-orm';
 import { ImapFlow } from 'imapflow';
 import type { AcceptedEvent, ChannelContext } from '../../core/channels/contract.js';
 import type { Db } from '../../core/db/client.js';
 import { channels } from '../../core/db/schema.js';
+import { resolveOutboundHost } from '../../core/security/outbound-http.js';
 import type { EmailChannelConfig } from './email.config.js';
 import { mailDedupeKey, toStoredMail } from './inbound-mail.js';
 
@@ -49,8 +51,12 @@ export async function pollImapMailbox(
 
 async function importNewMail(channel: ChannelContext<EmailChannelConfig>, accept: (events: AcceptedEvent[]) => Promise<void>): Promise<number> {
   const { config, store } = channel;
+  // The outbound guard resolves and checks the host; the client connects to that address.
+  const host = config.imapHost!;
+  const { address } = await resolveOutboundHost(host, { allowPrivate: channel.allowPrivateNetwork, timeoutMs: channel.sendTimeoutMs });
   const client = new ImapFlow({
-    host: config.imapHost!,
+    host: address,
+    ...(net.isIP(host) ? {} : { servername: host }),
     port: config.imapPort,
     secure: config.imapSecure,
     auth: { user: config.imapUser!, pass: config.imapPassword! },

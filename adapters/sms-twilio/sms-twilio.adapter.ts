@@ -58,6 +58,7 @@ export const smsTwilioAdapter: ChannelAdapter<SmsTwilioConfig> = {
   configSchema: smsTwilioConfig,
   secretFields: smsTwilioSecretFields,
   reachableKinds: ['phone'],
+  outboundTargets: (config) => [{ field: 'apiBaseUrl', target: config.apiBaseUrl }],
 
   async verifyInbound(request, channel) {
     if (request.method !== 'POST') return { ok: false, reply: plain(405, 'use POST') };

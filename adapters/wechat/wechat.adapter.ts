@@ -15,6 +15,7 @@ export const wechatAdapter: ChannelAdapter<WechatChannelConfig> = {
   configSchema: wechatChannelConfig,
   secretFields: wechatSecretFields,
   reachableKinds: ['wechat_openid'],
+  outboundTargets: (config) => [{ field: 'apiBaseUrl', target: config.apiBaseUrl }],
   verifyInbound: async (request, channel) => verifyWechatRequest(request, channel),
   normalize: normalizeWechatEvent,
   send: sendWechatMessage,

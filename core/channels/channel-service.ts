@@ -4,7 +4,8 @@ import { createDeviceDirectory } from '../app-users/devices.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
 import { channels } from '../db/schema.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, HubError, notFound } from '../errors.js';
+import { OutboundHttpError, resolveOutboundHost } from '../security/outbound-http.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { describeZodError, parseInput } from '../validation.js';
 import {
@@ -21,6 +22,8 @@ export interface ChannelDeps {
   db: Db;
   secretBox: SecretBox;
   adapters: AdapterRegistry;
+  /** OUTBOUND_ALLOW_PRIVATE: whether a config may point the hub at private addresses. */
+  allowPrivateNetwork: boolean;
 }
 
 type ChannelRow = typeof channels.$inferSelect;
@@ -68,10 +71,36 @@ function validateConfig(adapter: AnyChannelAdapter, config: Record<string, unkno
   return { publicPart, secretPart };
 }
 
+/**
+ * Refuses a config whose outbound hosts are private, loopback or link-local addresses (or names
+ * resolving to them) unless private targets are allowed. A name that does not resolve now is let
+ * through: the connection-time guard still applies whenever the hub connects.
+ */
+async function assertPublicTargets(adapter: AnyChannelAdapter, config: unknown, allowPrivate: boolean): Promise<void> {
+  if (allowPrivate || !adapter.outboundTargets) return;
+  const refused = await Promise.all(
+    adapter.outboundTargets(config).map(({ field, target }) =>
+      resolveOutboundHost(target, { allowPrivate, timeoutMs: 3_000 }).then(
+        () => undefined,
+        (error: unknown) => (error instanceof OutboundHttpError && error.kind === 'blocked' ? `${field}: ${error.message}` : undefined),
+      ),
+    ),
+  );
+  const problems = refused.filter((p): p is string => p !== undefined);
+  if (problems.length) {
+    throw new HubError(
+      400,
+      'private_address',
+      `invalid ${adapter.type} channel config: ${problems.join('; ')}; the hub connects only to public addresses unless OUTBOUND_ALLOW_PRIVATE=true`,
+    );
+  }
+}
+
 export async function createChannel(deps: ChannelDeps, actorUserId: string | null, input: unknown): Promise<ChannelView> {
   const { type, name, config } = parseInput(createChannelInput, input);
   const adapter = deps.adapters[type];
   const { publicPart, secretPart } = validateConfig(adapter, config);
+  await assertPublicTargets(adapter, { ...publicPart, ...secretPart }, deps.allowPrivateNetwork);
   return deps.db.transaction(async (tx) => {
     const [row] = await tx
       .insert(channels)
@@ -95,6 +124,15 @@ export async function updateChannel(
   input: unknown,
 ): Promise<ChannelView> {
   const patch = parseInput(updateChannelInput, input);
+  if (patch.config) {
+    // Checked before the transaction: resolving a name must not hold the channel's row lock.
+    const [row] = await deps.db.select().from(channels).where(eq(channels.id, id));
+    if (!row) throw notFound('channel', id);
+    const adapter = deps.adapters[row.type as ChannelType];
+    const current = { ...row.config, ...(row.secrets ? deps.secretBox.openJson(row.secrets) : {}) };
+    const { publicPart, secretPart } = validateConfig(adapter, { ...current, ...patch.config });
+    await assertPublicTargets(adapter, { ...publicPart, ...secretPart }, deps.allowPrivateNetwork);
+  }
   return deps.db.transaction(async (tx) => {
     const [row] = await tx.select().from(channels).where(eq(channels.id, id)).for('update');
     if (!row) throw notFound('channel', id);
@@ -133,6 +171,16 @@ export async function listChannels(deps: ChannelDeps): Promise<ChannelView[]> {
   return rows.map((row) => toChannelView(row, deps.adapters, deps.secretBox));
 }
 
+/**
+ * The admin's "test" button: the config's hosts go through the outbound guard first, so a private
+ * target is refused with a 400 before anything connects, whether or not a port is open there.
+ */
+export async function testChannelConnection(channel: LoadedChannel): Promise<{ ok: boolean; message: string }> {
+  await assertPublicTargets(channel.adapter, channel.context.config, channel.context.allowPrivateNetwork);
+  if (!channel.adapter.testConnection) return { ok: true, message: 'this channel type has nothing to test' };
+  return channel.adapter.testConnection(channel.context);
+}
+
 export interface LoadedChannel {
   row: ChannelRow;
   adapter: AnyChannelAdapter;
@@ -149,7 +197,7 @@ export interface ChannelRuntime {
 
 /** Loads a channel with its decrypted config, ready for its adapter; undefined when it does not exist. */
 export async function loadChannel(
-  deps: ChannelDeps & { runtime: ChannelRuntime },
+  deps: Omit<ChannelDeps, 'allowPrivateNetwork'> & { runtime: ChannelRuntime },
   id: string,
 ): Promise<LoadedChannel | undefined> {
   if (!z.uuid().safeParse(id).success) return undefined;
@@ -182,7 +230,7 @@ export async function loadChannel(
  * Caches loaded channels for a few seconds: every webhook needs its channel's secret, and
  * decrypting it from the database on each request would double the cost of an acknowledgement.
  */
-export function createChannelCache(deps: ChannelDeps & { runtime: ChannelRuntime }, ttlMs = 5_000) {
+export function createChannelCache(deps: Omit<ChannelDeps, 'allowPrivateNetwork'> & { runtime: ChannelRuntime }, ttlMs = 5_000) {
   const entries = new Map<string, { at: number; value: Promise<LoadedChannel | undefined> }>();
   return {
     get(id: string): Promise<LoadedChannel | undefined> {

@@ -251,6 +251,13 @@ export interface ChannelAdapter<Config = unknown> {
   canReachNow?(facts: ReachFacts): ReachVerdict;
   /** Checks credentials and reachability of the provider, for the admin's "test" button. */
   testConnection?(channel: ChannelContext<Config>): Promise<{ ok: boolean; message: string }>;
+  /**
+   * Every host the config makes the hub connect to (base URLs, callback URLs, SMTP and IMAP
+   * hosts), by config field. The hub refuses a config whose target is a private, loopback or
+   * link-local address (unless OUTBOUND_ALLOW_PRIVATE) when it is saved and before it is tested;
+   * connections themselves go through `core/security/outbound-http.ts` as well.
+   */
+  outboundTargets?(config: Config): Array<{ field: string; target: string }>;
 }
 
 // Each adapter's config type is its own; the registry only promises "an adapter of this type".

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPrivateAddress, OutboundHttpError, sendOutboundHttp } from './outbound-http.js';
+import { isPrivateAddress, OutboundHttpError, resolveOutboundHost, sendOutboundHttp } from './outbound-http.js';
 
 let server: http.Server;
 let port: number;
@@ -45,5 +45,17 @@ describe('outbound HTTP guard', () => {
   it('refuses schemes other than http and https', async () => {
     const error = await sendOutboundHttp({ url: 'file:///etc/passwd', timeoutMs: 1_000, allowPrivate: true }).catch((e: unknown) => e);
     expect((error as OutboundHttpError).kind).toBe('blocked');
+  });
+
+  it('resolves raw hosts (SMTP, IMAP) through the same rules, handing back the address to connect to', async () => {
+    for (const host of ['localhost', '127.0.0.1', '::1', '[::1]', '10.0.0.7', 'http://169.254.169.254/latest']) {
+      const error = await resolveOutboundHost(host, { allowPrivate: false }).catch((e: unknown) => e);
+      expect(error, host).toBeInstanceOf(OutboundHttpError);
+      expect((error as OutboundHttpError).kind).toBe('blocked');
+    }
+    expect(await resolveOutboundHost('localhost', { allowPrivate: true })).toMatchObject({ address: expect.stringMatching(/^(127\.0\.0\.1|::1)$/) });
+    expect(await resolveOutboundHost('203.0.113.9', { allowPrivate: false })).toEqual({ address: '203.0.113.9', family: 4 });
+    const unknown = await resolveOutboundHost('no-such-host.invalid', { allowPrivate: false }).catch((e: unknown) => e);
+    expect((unknown as OutboundHttpError).kind).toBe('unreachable');
   });
 });

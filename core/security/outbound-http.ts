@@ -65,6 +65,55 @@ export function guardedLookup(allowPrivate: boolean): typeof dnsLookup {
   }) as typeof dnsLookup;
 }
 
+export interface ResolvedHost {
+  /** The address to connect to: the one the guard checked, so a second lookup cannot swap it. */
+  address: string;
+  family: 4 | 6;
+}
+
+/** The host a configured target names: a URL's hostname, or the target itself (an SMTP or IMAP host). */
+export function hostOf(target: string): string {
+  let host = target.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) {
+    try {
+      host = new URL(host).hostname;
+    } catch {
+      throw new OutboundHttpError(`invalid URL: ${target}`, 'blocked');
+    }
+  }
+  return host.replace(/^\[|\]$/g, '');
+}
+
+/**
+ * The guard for raw connections to a configured host (SMTP, IMAP), the same one HTTP requests go
+ * through: the name is resolved once, refused when any of its addresses is private, loopback or
+ * link-local (unless allowed), and the caller connects to the address returned, never to the name.
+ * Refusing happens before any connection is attempted, so whether a private port is open is never
+ * learnt.
+ */
+export async function resolveOutboundHost(target: string, options: { allowPrivate: boolean; timeoutMs?: number }): Promise<ResolvedHost> {
+  const host = hostOf(target);
+  if (!host) throw new OutboundHttpError('no host given', 'blocked');
+  if (net.isIP(host)) {
+    if (!options.allowPrivate && isPrivateAddress(host)) throw new OutboundHttpError(`${host} is a private address`, 'blocked');
+    return { address: host, family: net.isIPv6(host) ? 6 : 4 };
+  }
+  const addresses = await new Promise<LookupAddress[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new OutboundHttpError(`${host} did not resolve within ${options.timeoutMs ?? 5_000} ms`, 'unreachable')), options.timeoutMs ?? 5_000);
+    timer.unref();
+    dnsLookup(host, { all: true }, (err, found) => {
+      clearTimeout(timer);
+      if (err) reject(new OutboundHttpError(`${host} does not resolve (${err.code ?? err.message})`, 'unreachable'));
+      else resolve(found);
+    });
+  });
+  const blocked = !options.allowPrivate && addresses.find((a) => isPrivateAddress(a.address));
+  if (blocked) throw new OutboundHttpError(`${host} resolves to a private address`, 'blocked');
+  const first = addresses[0];
+  if (!first) throw new OutboundHttpError(`${host} does not resolve`, 'unreachable');
+  return { address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
 export interface OutboundRequest {
   url: string;
   method?: string;

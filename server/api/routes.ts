@@ -5,6 +5,7 @@ import {
   createChannelInput,
   getChannel,
   listChannels,
+  testChannelConnection,
   updateChannel,
   updateChannelInput,
   type ChannelDeps,
@@ -37,6 +38,7 @@ const channelDeps = (runtime: Runtime): ChannelDeps => ({
   db: runtime.database.db,
   secretBox: runtime.secretBox,
   adapters: runtime.adapters,
+  allowPrivateNetwork: runtime.config.OUTBOUND_ALLOW_PRIVATE,
 });
 
 /** Answers with a newly queued message and hands it to the pipeline (a repeated request is only answered). */
@@ -125,8 +127,7 @@ const channelRoutes: ApiRoute[] = [
     handle: async ({ runtime, params }) => {
       const channel = await runtime.channels.get(params.id!);
       if (!channel) throw notFound('channel', params.id!);
-      if (!channel.adapter.testConnection) return { ok: true, message: 'this channel type has nothing to test' };
-      return channel.adapter.testConnection(channel.context);
+      return testChannelConnection(channel);
     },
   }),
   defineRoute({
