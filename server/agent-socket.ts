@@ -73,7 +73,7 @@ export async function issueSocketTicket(runtime: Runtime, userId: string) {
  * The console's live feed at /ws/agent. An agent hears of their own assignments and
  * unassignments, new messages (staff notes included) and delivery statuses in conversations
  * assigned to them, a web chat visitor typing in one, `conversation.updated` when one of theirs
- * changes state, and the waiting queue's length. Admins and supervisors hear the same for every
+ * changes state, SLA warnings and breaches on theirs, and the waiting queue's length. Admins and supervisors hear the same for every
  * conversation, and of conversations opened, except visitors' typing, which stays with the
  * assigned agent. The agent sends `typing` frames, shown to the web chat visitor. Every hub
  * process listens to the same Redis channels, so a console hears of a change whichever process
@@ -170,6 +170,10 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
       case 'visitor.typing':
         // A visitor's typing is for the agent the conversation is assigned to.
         return send(event, socketsOf(await assigneeOf(event.conversationId)));
+      case 'sla.warning':
+      case 'sla.breached':
+        // The event names the assignee it was recorded for: no lookup.
+        return send(event, [...watchers, ...socketsOf(event.assigneeId)]);
       default:
         return;
     }

@@ -315,6 +315,25 @@ describe('live feed for consoles', () => {
     expect(agentFeed.received.filter((m) => m.conversationId === stolen && m.type === 'conversation.updated' && m.status === 'open')).toEqual([]);
   });
 
+  it('SLA warnings reach the assignee and supervisors, not other agents', async () => {
+    // As the SLA timer publishes it when a clock nears its target.
+    const warning = { type: 'sla.warning', conversationId: lostCard, target: 'first_response', policyId: 'p-1', dueAt: new Date().toISOString(), assigneeId: agentA.id, teamId: null } as const;
+    const feedA = await openAgentFeed(hub, agentA);
+    try {
+      await hub.runtime.events.publish([warning]);
+      await feedA.next((m) => m.type === 'sla.warning' && m.conversationId === lostCard, 'the warning at the assignee');
+      await supervisorFeed.next((m) => m.type === 'sla.warning' && m.conversationId === lostCard, 'the warning at the supervisor');
+      // Agent B hears something of their own after it, and never the warning.
+      const own = () => agentFeed.received.filter((m) => m.type === 'message.created' && m.conversationId === mortgage).length;
+      const before = own();
+      await customerWrites(channel, { kind: 'email', value: 'li.na@example.cn' }, 'Any news?');
+      await waitFor(async () => own() > before, 10_000, 'B’s own new message');
+      expect(agentFeed.received.filter((m) => m.type === 'sla.warning')).toEqual([]);
+    } finally {
+      feedA.close();
+    }
+  });
+
   it('refuses a ticket whose user has since been disabled or made a marketer', async () => {
     const opens = async (user: TestAgent, change: ReturnType<typeof sql>) => {
       const { body } = await user.api('POST', '/api/v1/agents/me/socket-ticket');
