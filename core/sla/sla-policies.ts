@@ -17,7 +17,7 @@ export const calendarInput = z.object({
   name: z.string().trim().min(1).max(200),
   timeZone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Asia/Shanghai'),
   /** ISO weekday 1 (Monday) … 7 (Sunday) → opening periods; a weekday left out is closed. */
-  hours: z.record(z.enum(['1', '2', '3', '4', '5', '6', '7']), z.array(period).max(6)),
+  hours: z.partialRecord(z.enum(['1', '2', '3', '4', '5', '6', '7']), z.array(period).max(6)),
   holidays: z.array(isoDate).max(1000).default([]),
   /** Make-up working days (调休): open with Monday's periods. */
   workdays: z.array(isoDate).max(1000).default([]),

@@ -2,7 +2,9 @@ import {
   AlertOutlined,
   ApiOutlined,
   ApartmentOutlined,
+  BarChartOutlined,
   BookOutlined,
+  FieldTimeOutlined,
   CustomerServiceOutlined,
   DashboardOutlined,
   KeyOutlined,
@@ -46,6 +48,13 @@ export const screens: Screen[] = [
     page: lazy(() => import('../supervisor/SupervisorPage')),
   },
   {
+    key: 'reports',
+    path: '/reports',
+    icon: <BarChartOutlined />,
+    roles: managerRoles,
+    page: lazy(() => import('../reports/ReportsPage')),
+  },
+  {
     key: 'kb',
     path: '/kb',
     icon: <BookOutlined />,
@@ -84,6 +93,14 @@ export const screens: Screen[] = [
     roles: managerRoles,
     group: 'configuration',
     page: lazy(() => import('../routing/RoutingPage')),
+  },
+  {
+    key: 'sla',
+    path: '/sla',
+    icon: <FieldTimeOutlined />,
+    roles: managerRoles,
+    group: 'configuration',
+    page: lazy(() => import('../sla/SlaPage')),
   },
   {
     key: 'users',
