@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from './support/callback-server.js';
-import { createAgent, type TestAgent } from './support/test-agents.js';
+import { createAgent, openAgentFeed, type TestAgent } from './support/test-agents.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
+import { startWechatChannel } from './support/wechat-channel.js';
 
 let hub: TestHub;
 let callback: Awaited<ReturnType<typeof startCallbackServer>>;
@@ -58,5 +59,58 @@ describe('the workspace API', () => {
     expect(refused.status).toBe(403);
     const history = await hub.api('GET', `/api/v1/conversations/${id}/transfers`);
     expect(history.body.items).toEqual([expect.objectContaining({ fromAgentId: null, toAgentId: agent.id, actorUserId: agent.id })]);
+  });
+});
+
+describe('reply options and delivery on the socket', () => {
+  it("says whether WeChat's 48-hour window is open and until when, and lists the channel's templates with their variables", async () => {
+    const wechat = await startWechatChannel(hub);
+    try {
+      const conversationId = await wechat.customerWrites('oWxWorkspaceWindow01', '信用卡被锁了');
+      const [written] = (await hub.api('GET', `/api/v1/conversations/${conversationId}/messages`)).body.items;
+      const open = await hub.api('GET', `/api/v1/conversations/${conversationId}/channels`);
+      expect(open.status).toBe(200);
+      const channel = open.body.items.find((item: any) => item.channelId === wechat.channelId);
+      expect(channel).toMatchObject({
+        type: 'wechat',
+        window: { open: true, closesAt: new Date(Date.parse(written.createdAt) + 48 * 3_600_000).toISOString() },
+        templates: [{ name: 'card-blocked', variables: ['first', 'keyword1', 'remark'] }],
+      });
+
+      await wechat.ageCustomerMessages(conversationId, 49);
+      const closed = await hub.api('GET', `/api/v1/conversations/${conversationId}/channels`);
+      expect(closed.body.items.find((item: any) => item.channelId === wechat.channelId)).toMatchObject({ window: { open: false, closesAt: null } });
+      // What the window says is what a send meets.
+      const refused = await hub.api('POST', `/api/v1/conversations/${conversationId}/messages`, { text: '您好' });
+      expect(refused.status).toBe(409);
+    } finally {
+      await wechat.close();
+    }
+  });
+
+  it('leaves channels without a window or templates as they were', async () => {
+    const id = await waitingConversation('+8613900000002');
+    const { body } = await hub.api('GET', `/api/v1/conversations/${id}/channels`);
+    const item = body.items.find((c: any) => c.channelId === channel.id);
+    expect(item).toBeDefined();
+    expect(item).not.toHaveProperty('window');
+    expect(item).not.toHaveProperty('templates');
+  });
+
+  it("tells the conversation's agent on the socket when a reply has been sent", async () => {
+    const id = await waitingConversation('+8613900000003');
+    const taken = await colleague.api('POST', `/api/v1/conversations/${id}/transfer`, { agentId: colleague.id });
+    expect(taken.status).toBe(200);
+    const feed = await openAgentFeed(hub, colleague);
+    try {
+      const reply = await colleague.api('POST', `/api/v1/conversations/${id}/messages`, { text: '您好，请问有什么可以帮您？' });
+      expect(reply.status).toBe(202);
+      await feed.next((m) => m.type === 'message.created' && m.messageId === reply.body.id, 'message.created');
+      const status = await feed.next((m) => m.type === 'message.status' && m.messageId === reply.body.id, 'message.status');
+      expect(status).toMatchObject({ conversationId: id, status: 'sent' });
+      expect((await hub.api('GET', `/api/v1/messages/${reply.body.id}`)).body.status).toBe('sent');
+    } finally {
+      feed.close();
+    }
   });
 });

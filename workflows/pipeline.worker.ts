@@ -101,6 +101,8 @@ export async function startPipelineWorkers(deps: PipelineWorkerDeps) {
         await queues.enqueueDelivery(messageId, outcome.attempt, outcome.delayMs);
       } else if (outcome.result !== 'skipped') {
         logger.debug({ messageId, result: outcome.result }, 'delivery finished');
+        // Consoles show the reply's bubble turn sent or failed from this instead of asking again.
+        await deps.events.publish([{ type: 'message.status', messageId, conversationId: outcome.conversationId, status: outcome.result }]);
       }
     },
     options,

@@ -4,7 +4,7 @@ import { OutboundHttpError } from '../../core/security/outbound-http.js';
 import { callWithToken, postJson, readJson, WechatApiError, type WechatChannel, type WechatJsonAnswer } from './wechat-api.js';
 
 /** WeChat accepts customer-service messages only this long after the customer's last interaction. */
-const SERVICE_WINDOW_MS = 48 * 3_600_000;
+export const SERVICE_WINDOW_MS = 48 * 3_600_000;
 const PAUSE_KEY = 'sends-paused-until';
 
 // -1 is "system busy". Any other errcode fails again the same way, notably 45015 (outside the

@@ -1,7 +1,7 @@
 import type { ChannelAdapter } from '../../core/channels/contract.js';
 import { fetchFreshToken, WechatApiError } from './wechat-api.js';
 import { normalizeWechatEvent, verifyWechatRequest } from './wechat-inbound.js';
-import { canReachWechat, sendWechatMessage } from './wechat-outbound.js';
+import { canReachWechat, sendWechatMessage, SERVICE_WINDOW_MS } from './wechat-outbound.js';
 import { wechatChannelConfig, wechatSecretFields, type WechatChannelConfig } from './wechat.config.js';
 
 /**
@@ -20,6 +20,8 @@ export const wechatAdapter: ChannelAdapter<WechatChannelConfig> = {
   normalize: normalizeWechatEvent,
   send: sendWechatMessage,
   canReachNow: canReachWechat,
+  replyWindowMs: SERVICE_WINDOW_MS,
+  listTemplates: (config) => Object.entries(config.templates).map(([name, template]) => ({ name, variables: template.variables })),
 
   async testConnection(channel) {
     try {

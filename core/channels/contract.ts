@@ -249,6 +249,14 @@ export interface ChannelAdapter<Config = unknown> {
    * queued; a refusal answers the API caller with its reason instead of failing later.
    */
   canReachNow?(facts: ReachFacts): ReachVerdict;
+  /**
+   * How long after the customer's last interaction free-form messages may go out, for channels
+   * that have such a window (WeChat: 48 hours), so the console can say until when before a send
+   * is refused. `canReachNow` stays the judge of each send.
+   */
+  replyWindowMs?: number;
+  /** The template messages this config offers, by the name a send picks them by, with the variables each needs. */
+  listTemplates?(config: Config): Array<{ name: string; variables: string[] }>;
   /** Checks credentials and reachability of the provider, for the admin's "test" button. */
   testConnection?(channel: ChannelContext<Config>): Promise<{ ok: boolean; message: string }>;
   /**

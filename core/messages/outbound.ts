@@ -253,7 +253,8 @@ export interface DeliveryDeps {
 
 export type DeliveryOutcome =
   | { result: 'skipped'; reason: string }
-  | { result: 'sent' | 'failed' | 'unknown' }
+  /** `conversationId`: for announcing the new status to whoever follows the conversation. */
+  | { result: 'sent' | 'failed' | 'unknown'; conversationId: string }
   /** `attempt` keeps the retry's job id distinct from the job that ran this one. */
   | { result: 'retry'; attempt: number | string; delayMs: number };
 
@@ -292,17 +293,17 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
         errorCode: null,
         errorMessage: null,
       });
-      return { result: 'sent' };
+      return { result: 'sent', conversationId: message.conversationId };
     case 'unknown':
       await finish(deps.db, message.id, { status: 'unknown', errorCode: 'unknown_outcome', errorMessage: result.message });
-      return { result: 'unknown' };
+      return { result: 'unknown', conversationId: message.conversationId };
     case 'retryable':
       await finish(deps.db, message.id, {
         status: 'failed',
         errorCode: result.code,
         errorMessage: `gave up after ${message.attempts} attempts: ${result.message}`,
       });
-      return { result: 'failed' };
+      return { result: 'failed', conversationId: message.conversationId };
     case 'permanent':
       await deps.db.transaction(async (tx) => {
         await finish(tx, message.id, { status: 'failed', errorCode: result.code, errorMessage: result.message });
@@ -310,7 +311,7 @@ export async function deliverOutboundMessage(deps: DeliveryDeps, messageId: stri
           await recordConsentChange(tx, { contactId: message.contactId, channelId: message.channelId, status: 'opted_out', source: result.optOut.source });
         }
       });
-      return { result: 'failed' };
+      return { result: 'failed', conversationId: message.conversationId };
   }
 }
 

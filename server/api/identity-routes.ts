@@ -12,7 +12,7 @@ import {
 } from '../../core/contacts/contact-service.js';
 import { loadMergeRules, mergeRuleInput, updateMergeRule } from '../../core/contacts/merge-rules.js';
 import type { DomainEvent } from '../../core/events.js';
-import { listReachableChannels } from '../../core/messages/outbound.js';
+import { listReplyOptions } from '../../core/messages/reply-options.js';
 import { z } from 'zod';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import type { Runtime } from '../runtime.js';
@@ -158,10 +158,16 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/channels',
-    summary: 'The channels a reply in this conversation can go out on, with the identity each reaches; pass one as `channelId` when replying',
+    summary:
+      'The channels a reply in this conversation can go out on, with the identity each reaches; pass one as `channelId` when replying. ' +
+      'A channel with a service window (WeChat) says whether a free-form reply goes out now and until when (`window`); one with template messages lists them with their variables (`templates`)',
     tag: 'conversations',
     roles: staffRoles,
-    responds: { status: 200, description: '{ lastChannelId, seenChannelIds, items: [{ channelId, name, type, last, identity }] }' },
-    handle: ({ runtime, params }) => listReachableChannels({ db: runtime.database.db, adapters: runtime.adapters }, params.id!),
+    responds: {
+      status: 200,
+      description: '{ lastChannelId, seenChannelIds, items: [{ channelId, name, type, last, identity, window?: { open, closesAt }, templates?: [{ name, variables }] }] }',
+    },
+    handle: ({ runtime, params }) =>
+      listReplyOptions({ db: runtime.database.db, adapters: runtime.adapters, loadChannel: (id) => runtime.channels.get(id) }, params.id!),
   }),
 ];
