@@ -4,7 +4,8 @@ import type { Level, Logger } from 'pino';
 /**
  * One log line per request when it ends: info, warn for 4xx, error for 5xx and aborted ones.
  * The line is only built when its level is on, so a busy webhook costs nothing at LOG_LEVEL=warn.
- * The path is logged without its query string, which may carry tokens and signatures.
+ * The path is logged without its query string, which may carry tokens and signatures, and
+ * without an unsubscribe link's token, which carries the recipient's address.
  */
 export function accessLog(logger: Logger, ignore: (path: string) => boolean): RequestHandler {
   return (req, res, next) => {
@@ -16,7 +17,7 @@ export function accessLog(logger: Logger, ignore: (path: string) => boolean): Re
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
-          req: { method: req.method, path: req.originalUrl.split('?')[0], remoteAddress: req.ip },
+          req: { method: req.method, path: loggedPath(req.originalUrl), remoteAddress: req.ip },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         },
@@ -25,4 +26,8 @@ export function accessLog(logger: Logger, ignore: (path: string) => boolean): Re
     });
     next();
   };
+}
+
+function loggedPath(url: string): string {
+  return url.split('?')[0]!.replace(/^(\/email\/unsubscribe\/[^/]*\/).+$/, '$1[token]');
 }

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { adapters } from '../adapters/registry.js';
 import { createKbCache, type KbCache } from '../core/bot/kb-articles.js';
 import { createChannelCache, type ChannelCache } from '../core/channels/channel-service.js';
 import { ConfigError, type Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db/client.js';
 import type { DomainEvent, DomainEventPublisher } from '../core/events.js';
+import { scrubErrorText, serializeError } from '../core/log-safety.js';
 import { SecretBox } from '../core/security/secret-box.js';
 import { botWants, createBotHandler } from '../workflows/bot.handler.js';
 import { createChannelStore } from '../workflows/channel-store.js';
@@ -49,9 +50,18 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
-  return pino({
+/**
+ * The process's logger. Errors, under `err` or `error`, are described without what they may carry
+ * of customers: a failed query by its statement's first words and parameter count, never the
+ * parameters (see core/log-safety.ts). `destination` is for tests that read the log.
+ */
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
     level: config.LOG_LEVEL,
+    serializers: {
+      err: serializeError,
+      error: (value: unknown) => (typeof value === 'string' ? scrubErrorText(value) : value instanceof Error ? serializeError(value) : value),
+    },
     // Credentials must never reach the logs, whatever a handler decides to log.
     redact: {
       paths: [
@@ -77,7 +87,8 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**

@@ -11,6 +11,7 @@ import { queryRows, type Db } from '../db/client.js';
 import { attachments, inboundEvents, messages, suppressions, type MessageStatus } from '../db/schema.js';
 import { outboundMessageCreated, type DomainEvent } from '../events.js';
 import { queueOutboundMessage } from '../messages/outbound.js';
+import { describeError } from '../log-safety.js';
 
 export interface InboundDeps {
   db: Db;
@@ -257,15 +258,18 @@ async function recordFailure(
   permanent: boolean,
 ): Promise<InboundOutcome> {
   const limit = permanent ? 1 : deps.maxAttempts;
+  // Stored, shown to admins and handed to the queue (which keeps it in Redis): never the
+  // parameters of a failed query, which hold the customer's message.
+  const described = describeError(error);
   const [row] = await deps.db
     .update(inboundEvents)
     .set({
       attempts: sql`${inboundEvents.attempts} + 1`,
-      error: error.message.slice(0, 2000),
+      error: described.slice(0, 2000),
       status: sql`case when ${inboundEvents.attempts} + 1 >= ${limit} then 'dead' else 'pending' end`,
     })
     .where(and(eq(inboundEvents.id, eventId), eq(inboundEvents.status, 'pending')))
     .returning({ status: inboundEvents.status });
-  if (row?.status === 'dead') return { result: 'dead', error: error.message };
-  return { result: 'retry', error };
+  if (row?.status === 'dead') return { result: 'dead', error: described };
+  return { result: 'retry', error: new Error(described) };
 }

@@ -7,6 +7,7 @@ import { currentConsent, recordConsentChange } from '../consents/consents.js';
 import { queryRows, type Db } from '../db/client.js';
 import { attachments, channels, contactIdentities, conversations, messages, type ContentKind } from '../db/schema.js';
 import { badRequest, conflict, HubError, notFound } from '../errors.js';
+import { describeError } from '../log-safety.js';
 import { parseInput } from '../validation.js';
 
 /**
@@ -387,7 +388,7 @@ async function attemptSend(deps: DeliveryDeps, message: ClaimedMessage): Promise
     );
   } catch (error) {
     // An adapter that throws may have sent the request already.
-    return { outcome: 'unknown', message: `adapter error: ${(error as Error).message}` };
+    return { outcome: 'unknown', message: `adapter error: ${describeError(error)}` };
   }
 }
 

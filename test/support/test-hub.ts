@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import { signBody } from '../../adapters/api/api.adapter.js';
 import { loadConfig, type Config } from '../../core/config.js';
 import { updateRoutingSettings } from '../../core/routing/routing-settings.js';
 import { createApiToken, createUser } from '../../core/users/users.js';
 import { startHttpServer } from '../../server/http-server.js';
-import { createRuntime, startWorkers, type Runtime } from '../../server/runtime.js';
+import { createLogger, createRuntime, startWorkers, type Runtime } from '../../server/runtime.js';
 import { startSmtpIntake } from '../../server/smtp-intake.js';
 import { createTestDatabase } from './databases.js';
 
@@ -86,11 +87,13 @@ export async function startTestHub(
      * exactly what it sends.
      */
     queueNotices?: boolean;
+    /** Where the hub's log goes (at the configured LOG_LEVEL), for suites that read it. */
+    logDestination?: DestinationStream;
   } = {},
 ): Promise<TestHub> {
   const isolated = await isolatedEnvironment(options.overrides);
   const config = loadConfig(isolated.env);
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, options.logDestination ? createLogger(config, options.logDestination) : undefined);
   const workers = options.workers === false ? undefined : await startWorkers(runtime);
   const server = await startHttpServer(runtime, { port: 0, host: '127.0.0.1' });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
