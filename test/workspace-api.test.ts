@@ -114,3 +114,24 @@ describe('reply options and delivery on the socket', () => {
     }
   });
 });
+
+describe('a long conversation read from its end', () => {
+  it('pages messages newest first with order=desc, each cursor leading to older ones, and oldest first as before', async () => {
+    const id = await waitingConversation('+8613900000004');
+    for (let n = 1; n <= 4; n += 1) expect((await hub.api('POST', `/api/v1/conversations/${id}/notes`, { text: `note ${n}` })).status).toBe(201);
+    const texts = (page: any) => page.items.map((m: any) => m.text);
+
+    const newest = await hub.api('GET', `/api/v1/conversations/${id}/messages?order=desc&limit=2`);
+    expect(newest.status).toBe(200);
+    expect(texts(newest.body)).toEqual(['note 4', 'note 3']);
+    const older = await hub.api('GET', `/api/v1/conversations/${id}/messages?order=desc&limit=2&cursor=${newest.body.nextCursor}`);
+    expect(texts(older.body)).toEqual(['note 2', 'note 1']);
+    const oldest = await hub.api('GET', `/api/v1/conversations/${id}/messages?order=desc&limit=2&cursor=${older.body.nextCursor}`);
+    expect(texts(oldest.body)).toEqual(['你好']);
+    expect(oldest.body.nextCursor).toBeNull();
+
+    const ascending = await hub.api('GET', `/api/v1/conversations/${id}/messages?limit=2`);
+    expect(texts(ascending.body)).toEqual(['你好', 'note 1']);
+    expect((await hub.api('GET', `/api/v1/conversations/${id}/messages?order=sideways`)).status).toBe(400);
+  });
+});

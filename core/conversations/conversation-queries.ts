@@ -1,4 +1,4 @@
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { conversations, messages } from '../db/schema.js';
@@ -37,14 +37,24 @@ const messageColumns = {
 export type MessageView = Awaited<ReturnType<typeof getMessage>>;
 
 /** A conversation's messages oldest first, in the order they were stored. */
-export async function listMessages(db: Db, conversationId: string, page: { limit: number; cursor?: string | undefined }) {
+export const messagePageQuery = z.object({
+  /** `desc`: newest first, each page older than the last, for a console reading a long conversation from its end. */
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+export async function listMessages(
+  db: Db,
+  conversationId: string,
+  page: { limit: number; cursor?: string | undefined; order?: 'asc' | 'desc' | undefined },
+) {
   await getConversation(db, conversationId);
-  const after = decodeCursor(page.cursor, z.tuple([cursorPart.seq]));
+  const from = decodeCursor(page.cursor, z.tuple([cursorPart.seq]));
+  const newestFirst = page.order === 'desc';
   const rows = await db
     .select(messageColumns)
     .from(messages)
-    .where(and(eq(messages.conversationId, conversationId), after ? gt(messages.seq, after[0]) : undefined))
-    .orderBy(asc(messages.seq))
+    .where(and(eq(messages.conversationId, conversationId), from ? (newestFirst ? lt : gt)(messages.seq, from[0]) : undefined))
+    .orderBy(newestFirst ? desc(messages.seq) : asc(messages.seq))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, (row) => [row.seq]);
 }

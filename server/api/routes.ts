@@ -11,7 +11,7 @@ import {
   type ChannelDeps,
 } from '../../core/channels/channel-service.js';
 import { getContact, listContacts } from '../../core/contacts/contact-queries.js';
-import { getConversation, getMessage, listMessages } from '../../core/conversations/conversation-queries.js';
+import { getConversation, getMessage, listMessages, messagePageQuery } from '../../core/conversations/conversation-queries.js';
 import { conversationListQuery, listConversations } from '../../core/conversations/conversation-list.js';
 import { readChannelHealth } from '../../core/channels/channel-health.js';
 import { inboundEvents, inboundEventStatuses } from '../../core/db/schema.js';
@@ -196,10 +196,10 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/messages',
-    summary: "List a conversation's messages, oldest first",
+    summary: "List a conversation's messages, oldest first, or newest first with `order=desc` (the cursor then leads to older messages)",
     tag: 'conversations',
     roles: staffRoles,
-    query: pageQuery,
+    query: pageQuery.extend(messagePageQuery.shape),
     responds: { status: 200, description: '{ items: Message[], nextCursor }' },
     handle: ({ runtime, params, query }) => listMessages(runtime.database.db, params.id!, query),
   }),
