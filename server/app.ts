@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
 import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
+import { runInRequestContext } from '../core/request-context.js';
 import { TooManyAttempts } from '../core/users/sign-in-throttle.js';
 import type { AuthenticatedUser } from '../core/users/users.js';
 import { describeZodError } from '../core/validation.js';
@@ -28,6 +29,8 @@ export function createApp(runtime: Runtime) {
   app.set('trust proxy', 'loopback');
   // Health probes run every few seconds; logging them drowns everything else.
   app.use(accessLog(runtime.logger, (path) => path === '/healthz' || path === '/readyz'));
+  // What a use case may need to know of the request it serves (the audit log records the address).
+  app.use((req, _res, next) => runInRequestContext({ ip: req.ip }, next));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

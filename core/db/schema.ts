@@ -348,18 +348,45 @@ export const messages = pgTable(
   ],
 );
 
+/**
+ * Admin and agent actions, append-only: triggers refuse UPDATE, DELETE and TRUNCATE, and each row
+ * is a link of a hash chain. On insert a trigger numbers the row (`seq`) and sets `hash` to
+ * sha256(previous row's hash || the row's canonical content), serializing appends on the
+ * `audit_chain` head row inside the inserting transaction (see migrations/0014 and core/audit.ts).
+ */
 export const auditLog = pgTable(
   'audit_log',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** The row's place in the chain, set by the trigger. */
+    seq: bigint('seq', { mode: 'number' }).notNull(),
     actorUserId: uuid('actor_user_id').references(() => users.id),
     action: text('action').notNull(),
     targetType: text('target_type').notNull(),
     targetId: text('target_id'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    /** The client address of the request that caused the action, when one did. */
+    ip: text('ip'),
     createdAt: createdAt(),
+    /** Hex sha256 of the previous row's hash and this row's content, set by the trigger. */
+    hash: text('hash').notNull(),
   },
-  (t) => [index('audit_log_target_idx').on(t.targetType, t.targetId, t.createdAt)],
+  (t) => [
+    uniqueIndex('audit_log_seq_key').on(t.seq),
+    index('audit_log_target_idx').on(t.targetType, t.targetId, t.createdAt),
+    index('audit_log_actor_idx').on(t.actorUserId, t.seq),
+  ],
+);
+
+/** The end of the audit chain: one row, locked by every append until its transaction ends. */
+export const auditChain = pgTable(
+  'audit_chain',
+  {
+    id: smallint('id').primaryKey(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [check('audit_chain_single_row', sql`${t.id} = 1`)],
 );
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });

@@ -29,6 +29,7 @@ import { identityRoutes } from './identity-routes.js';
 import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
 import { slaRoutes } from './sla.routes.js';
+import { auditRoutes } from './audit.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { apiTokenRoutes, userRoutes } from './users.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
@@ -326,4 +327,5 @@ export const apiRoutes: ApiRoute[] = [
   ...userRoutes,
   ...apiTokenRoutes,
   ...slaRoutes,
+  ...auditRoutes,
 ];
