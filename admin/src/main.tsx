@@ -35,7 +35,7 @@ function Localized() {
   }, [english]);
   // antd spaces out two-character Chinese buttons ("登 录"), which reads oddly and changes their accessible names.
   return (
-    <ConfigProvider locale={english ? enUS : zhCN} theme={{ token: { colorPrimary: '#1f5fbf', borderRadius: 4 } }} button={{ autoInsertSpace: false }}>
+    <ConfigProvider locale={english ? enUS : zhCN} theme={{ token: { colorPrimary: '#1f5fbf', borderRadius: 4, controlOutlineWidth: 3, controlOutline: 'rgba(31, 95, 191, 0.35)' } }} button={{ autoInsertSpace: false }}>
       <AntApp>
         <QueryClientProvider client={queryClient}>
           <BrowserRouter>
