@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -19,6 +20,10 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
     [{ ENCRYPTION_KEY: 'short' }, 'ENCRYPTION_KEY'],
+    [{ ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') }, 'ENCRYPTION_KEY'],
+    [{ ENCRYPTION_KEY: Buffer.alloc(32, 'hub-secret').toString('base64') }, 'ENCRYPTION_KEY'],
+    [{ ENCRYPTION_KEY: `${Buffer.alloc(32, 7).toString('base64')}!!` }, 'ENCRYPTION_KEY'],
+    [{ PUBLIC_RATE_LIMIT_PER_MINUTE: '0' }, 'PUBLIC_RATE_LIMIT_PER_MINUTE'],
     [{ OUTBOUND_ALLOW_PRIVATE: 'maybe' }, 'OUTBOUND_ALLOW_PRIVATE'],
     [{ PUBLIC_BASE_URL: 'hub.example.com' }, 'PUBLIC_BASE_URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
@@ -34,6 +39,12 @@ describe('configuration', () => {
     const message = (error as Error).message;
     expect(message).toMatch(new RegExp(`^invalid configuration: ${name}: `));
     expect(message).not.toContain('\n');
+  });
+
+  it('takes a random key, and names a weak one as weak', () => {
+    const key = randomBytes(32).toString('base64');
+    expect(loadConfig({ ENCRYPTION_KEY: key }).ENCRYPTION_KEY).toBe(key);
+    expect(() => loadConfig({ ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') })).toThrow(/ENCRYPTION_KEY: a weak key/);
   });
 
   it('parses booleans and numbers from their text', () => {

@@ -9,6 +9,17 @@ const durationMs = z.coerce
   .int('expected a whole number of milliseconds')
   .positive('expected a positive number of milliseconds');
 
+/**
+ * 32 random bytes take about 30 distinct values; a key of a few repeated bytes (all zeros, a
+ * pattern, a test value) would be one of very few an attacker needs to try.
+ */
+function isRandomLooking(key: string): boolean {
+  return new Set(Buffer.from(key, 'base64')).size >= 16;
+}
+
+/** Public endpoints (the widget, the app API, the unsubscribe page) take this many requests a minute per client address. */
+const requestsPerMinute = z.coerce.number({ error: 'expected a number of requests per minute' }).int().min(1).max(1_000_000);
+
 const envSchema = z.object({
   PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -25,7 +36,8 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   ENCRYPTION_KEY: z
     .string()
-    .refine((v) => Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)')
+    .refine((v) => /^[A-Za-z0-9+/_-]{43}=?$/.test(v.trim()) && Buffer.from(v, 'base64').length === 32, 'expected 32 random bytes in base64 (openssl rand -base64 32)')
+    .refine(isRandomLooking, 'a weak key (a repeated or patterned value, not random bytes): generate one with openssl rand -base64 32')
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOUND_ALLOW_PRIVATE: booleanFromEnv.default(false),
@@ -45,6 +57,8 @@ const envSchema = z.object({
   /** How often the hub pings agent and widget sockets; one that has not answered the last ping is dropped. */
   SOCKET_PING_INTERVAL_MS: durationMs.default(30_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** Requests per minute one client address may make to the widget, the app API and the unsubscribe page. */
+  PUBLIC_RATE_LIMIT_PER_MINUTE: requestsPerMinute.default(600),
   /** A console session unused for this long is over; the user signs in again. */
   SESSION_IDLE_MINUTES: z.coerce.number({ error: 'expected a number of minutes' }).positive('expected a positive number of minutes').default(30),
   /** A console session ends this long after sign-in, however busy. */

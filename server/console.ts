@@ -6,6 +6,7 @@ import { consoleDist } from './console-build.js';
 /**
  * The console runs only the hub's own scripts and talks only to the hub; antd writes its styles
  * at run time, hence inline styles. Nothing may frame it (clickjacking an agent's reply box).
+ * Every HTML page the hub serves (the unsubscribe page too) goes out with these headers.
  */
 const consolePolicy = [
   "default-src 'self'",
@@ -20,7 +21,7 @@ const consolePolicy = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-function setPageHeaders(res: Response) {
+export function setPageHeaders(res: Response) {
   res.set({
     'content-security-policy': consolePolicy,
     'x-frame-options': 'DENY',

@@ -3,7 +3,14 @@ import { escapeHtml } from '../adapters/email/email.adapter.js';
 import type { EmailChannelConfig } from '../adapters/email/email.config.js';
 import { addressFromUnsubscribeToken } from '../adapters/email/reply-token.js';
 import { optOutIdentity } from '../core/consents/opt-out.js';
+import { setPageHeaders } from './console.js';
 import type { Runtime } from './runtime.js';
+
+/** The page is the hub's, with the console's security headers; it names an address, so nothing keeps a copy. */
+function sendPage(res: Response, status: number, title: string, body: string) {
+  setPageHeaders(res);
+  res.set({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).status(status).type('html').send(page(title, body));
+}
 
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title></head>` +
@@ -22,7 +29,7 @@ export function mountEmailUnsubscribe(app: Express, runtime: Runtime): void {
     const address =
       channel?.row.type === 'email' ? addressFromUnsubscribeToken((channel.context.config as EmailChannelConfig).webhookSecret, token) : undefined;
     if (!channel || !address) {
-      res.status(404).type('html').send(page('Link not valid', '<p>This unsubscribe link is not valid.</p>'));
+      sendPage(res, 404, 'Link not valid', '<p>This unsubscribe link is not valid.</p>');
       return undefined;
     }
     return { channel, address };
@@ -31,15 +38,13 @@ export function mountEmailUnsubscribe(app: Express, runtime: Runtime): void {
   app.get(path, async (req, res) => {
     const target = await resolve(req, res);
     if (!target) return;
-    res
-      .type('html')
-      .send(
-        page(
-          'Unsubscribe',
-          `<p>Stop marketing mail from ${escapeHtml(target.channel.row.name)} to <b>${escapeHtml(target.address)}</b>?</p>` +
-            `<form method="post"><button type="submit">Unsubscribe</button></form>`,
-        ),
-      );
+    sendPage(
+      res,
+      200,
+      'Unsubscribe',
+      `<p>Stop marketing mail from ${escapeHtml(target.channel.row.name)} to <b>${escapeHtml(target.address)}</b>?</p>` +
+        `<form method="post"><button type="submit">Unsubscribe</button></form>`,
+    );
   });
 
   app.post(path, express.urlencoded({ extended: false, limit: 1024 }), async (req, res) => {
@@ -51,6 +56,6 @@ export function mountEmailUnsubscribe(app: Express, runtime: Runtime): void {
       value: target.address,
       source: 'email:one-click',
     });
-    res.type('html').send(page('Unsubscribed', `<p><b>${escapeHtml(target.address)}</b> will receive no more marketing mail from ${escapeHtml(target.channel.row.name)}.</p>`));
+    sendPage(res, 200, 'Unsubscribed', `<p><b>${escapeHtml(target.address)}</b> will receive no more marketing mail from ${escapeHtml(target.channel.row.name)}.</p>`);
   });
 }

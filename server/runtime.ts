@@ -109,6 +109,28 @@ function loadEncryptionKey(config: Config, logger: Logger): Buffer {
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
+/**
+ * Queue jobs, timers and locks live in Redis: a Redis that evicts keys under memory pressure
+ * loses them silently. Managed Redis services may refuse CONFIG; then nothing can be said.
+ */
+export async function warnUnlessNoEviction(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const answer = (await Promise.race([
+      redis.config('GET', 'maxmemory-policy'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), 2_000).unref()),
+    ])) as string[];
+    const policy = answer[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn(
+        { maxmemoryPolicy: policy },
+        `Redis maxmemory-policy is ${policy}: under memory pressure Redis would evict queued jobs, timers and locks; set maxmemory-policy noeviction`,
+      );
+    }
+  } catch (error) {
+    logger.info({ error: (error as Error).message }, 'could not read Redis maxmemory-policy (CONFIG refused?); it must be noeviction');
+  }
+}
+
 export async function createRuntime(config: Config, logger = createLogger(config)): Promise<Runtime> {
   const secretBox = new SecretBox(loadEncryptionKey(config, logger));
   const redisTarget = await ensureRedis({
@@ -121,6 +143,7 @@ export async function createRuntime(config: Config, logger = createLogger(config
   // BullMQ workers block on Redis; commands must wait through a reconnect instead of failing.
   const redis = new Redis(redisTarget.url, { maxRetriesPerRequest: null });
   redis.on('error', (error) => logger.warn({ error: error.message }, 'redis connection error'));
+  await warnUnlessNoEviction(redis, logger);
   const publisher = redis.duplicate();
   publisher.on('error', (error) => logger.warn({ error: error.message }, 'redis connection error'));
   const queues = createQueues({

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,7 +43,7 @@ describe('the hub as a process', () => {
   it('hub migrate applies the migrations to an empty PostgreSQL database', async () => {
     const empty = await createTestDatabase({ empty: true });
     cleanups.push(empty.drop);
-    const migrated = await runHubToEnd(['migrate'], { DATABASE_URL: empty.url, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+    const migrated = await runHubToEnd(['migrate'], { DATABASE_URL: empty.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') });
     expect(migrated.output.trim()).toBe('migrations applied (postgres)');
     expect(migrated.code).toBe(0);
     const client = postgres(empty.url, { max: 1 });
