@@ -1,9 +1,11 @@
+import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCallbackServer } from './support/callback-server.js';
 import { hasChromium, launchChromium, warnWithoutChromium } from './support/chromium.js';
 import { createConsoleUser, saveScreenshot, signInToConsole, type ConsolePage, type ConsoleUser } from './support/console-browser.js';
 import { startTestHub, waitFor, type TestHub } from './support/test-hub.js';
+import { startWechatChannel } from './support/wechat-channel.js';
 
 warnWithoutChromium('agent workspace browser tests');
 
@@ -182,5 +184,144 @@ describe.skipIf(!hasChromium)('the agent workspace in Chromium', () => {
     expect(merges.body.items[0]).toMatchObject({ survivorId: conversation.contactId, mergedId: otherId, undoneAt: expect.any(String) });
     expect(problems()).toEqual([]);
     await close();
+  });
+
+  it('on WeChat the reply box says until when the 48-hour window is open, and once it has closed offers the templates built from their variables', async () => {
+    const wechat = await startWechatChannel(hub);
+    const signedIn = await signInToConsole(browser, hub, supervisor);
+    const problems = watch(signedIn);
+    try {
+      const id = await wechat.customerWrites('oWxBrowserWindow0001', '我的信用卡额度能提高吗？');
+      const { page } = signedIn;
+      await page.goto(`${hub.baseUrl}/workspace/${id}`);
+      await page.getByRole('log', { name: 'Messages' }).getByText('我的信用卡额度能提高吗？').waitFor();
+      const closesAt = new Date(Date.now() + 48 * 3_600_000);
+      const until = `${String(closesAt.getMonth() + 1).padStart(2, '0')}-${String(closesAt.getDate()).padStart(2, '0')}`;
+      await page.getByText(new RegExp(`Window open until ${until} \\d\\d:\\d\\d`)).waitFor();
+      await saveScreenshot(page, 'workspace-wechat-open-en');
+
+      // Two days later: the customer has not written since.
+      await wechat.ageCustomerMessages(id, 49);
+      await page.reload();
+      await page.getByText('Window closed: send a template').waitFor();
+      // Free text cannot go out now: the reply box makes way for the template form.
+      expect(await page.getByRole('textbox', { name: 'Reply' }).count()).toBe(0);
+      await page.getByRole('alert').filter({ hasText: 'Window closed' }).getByText('card-blocked', { exact: true }).waitFor();
+      await page.getByLabel('first', { exact: true }).fill('您的信用卡已临时冻结');
+      await page.getByLabel('keyword1', { exact: true }).fill('尾号 8821');
+      await page.getByRole('button', { name: 'Send template message' }).click();
+      // A variable left empty is asked for before anything is sent.
+      await page.getByText('Fill in remark').waitFor();
+      expect(wechat.api.callsTo('/cgi-bin/message/template/send')).toHaveLength(0);
+      await page.getByLabel('remark', { exact: true }).fill('如非本人操作请致电 95555');
+      await page.getByRole('button', { name: 'Send template message' }).click();
+
+      const sent = await waitFor(async () => wechat.api.callsTo('/cgi-bin/message/template/send')[0], 15_000, 'template at WeChat');
+      expect(sent.body).toMatchObject({
+        template_id: 'TM00015-card-blocked',
+        data: { first: { value: '您的信用卡已临时冻结' }, keyword1: { value: '尾号 8821' }, remark: { value: '如非本人操作请致电 95555' } },
+      });
+      // Sent comes over the socket: the fallback re-read waits 30 s.
+      const bubble = page.getByRole('log', { name: 'Messages' }).getByRole('article', { name: /^Agent / });
+      await expect.poll(() => bubble.textContent(), { timeout: 8_000 }).toMatch(/Template message: card-blocked.*Sent/s);
+      await saveScreenshot(page, 'workspace-wechat-closed-en');
+      expect(problems()).toEqual([]);
+    } finally {
+      await signedIn.close();
+      await wechat.close();
+    }
+  });
+
+  it("shows the conversation's SLA clock counting down, then red and counting up once breached", async () => {
+    const policy = await hub.api('POST', '/api/v1/sla/policies', { name: 'lost-card-fast', firstResponseSeconds: 4, resolutionSeconds: 3_600, warnPercent: 50 });
+    expect(policy.status).toBe(201);
+    const rule = await hub.api('POST', '/api/v1/routing/rules', { name: 'Lost cards', conditions: { keywords: ['挂失'] }, actions: { slaPolicy: 'lost-card-fast' } });
+    expect(rule.status).toBe(201);
+    expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'lost-1', from: { kind: 'phone', value: '+8613700000009', name: 'Liu Yang' }, text: '我要挂失银行卡' })).status).toBe(200);
+    const id = await waitFor(async () => {
+      const [row] = await hub.runtime.database.query<{ id: string }>(
+        sql`select c.id from conversations c join contact_identities i on i.contact_id = c.contact_id where i.kind = 'phone' and i.value = '+8613700000009'`,
+      );
+      return row?.id;
+    }, 10_000, 'lost-card conversation');
+
+    const signedIn = await signInToConsole(browser, hub, supervisor, { path: `/workspace/${id}` });
+    const problems = watch(signedIn);
+    const { page } = signedIn;
+    const timer = page.getByRole('timer');
+    await expect.poll(() => timer.getAttribute('aria-label'), { timeout: 10_000 }).toMatch(/^First response (due in|overdue by) \d+:\d\d$/);
+    // Breached: red, and the time keeps growing.
+    await expect.poll(() => timer.getAttribute('class'), { timeout: 15_000 }).toContain('ant-tag-error');
+    const first = await timer.getAttribute('aria-label');
+    expect(first).toMatch(/^First response overdue by/);
+    await expect.poll(() => timer.getAttribute('aria-label'), { timeout: 5_000 }).not.toBe(first);
+    expect(problems()).toEqual([]);
+    await signedIn.close();
+  });
+
+  it('j/k and Enter open a conversation from the keyboard, Esc returns to the list, and a suggested answer goes into the reply with one click', async () => {
+    const article = await hub.api('POST', '/api/v1/kb/articles', {
+      title: 'Card replacement fee',
+      questions: ['How much does a new card cost?', 'replacement card fee'],
+      answer: 'A replacement debit card is free once a year; after that it costs 10 yuan.',
+    });
+    expect(article.status).toBe(201);
+    const { page } = second;
+    expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'fee-1', from: { kind: 'phone', value: phone }, text: 'How much does a new card cost?' })).status).toBe(200);
+    await page.goto(`${hub.baseUrl}/workspace`);
+    const list = page.getByRole('listbox', { name: '我的', exact: true });
+    await list.getByRole('option').first().waitFor();
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await expect.poll(() => list.getAttribute('aria-activedescendant')).toMatch(/^ws-row-/);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/workspace\/[0-9a-f-]{36}$/);
+    expect(page.url()).toContain(conversationId);
+
+    await page.getByRole('button', { name: '插入推荐答案：Card replacement fee' }).click({ timeout: 15_000 });
+    const box = page.getByRole('textbox', { name: '回复内容' });
+    await expect.poll(() => box.inputValue()).toBe('A replacement debit card is free once a year; after that it costs 10 yuan.');
+    expect(await box.evaluate((el) => el === document.activeElement)).toBe(true);
+    await box.press('Escape');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('role'))).toBe('listbox');
+    expect(secondProblems()).toEqual([]);
+  });
+
+  it('resolves and reopens a conversation', async () => {
+    const { page } = second;
+    await page.getByRole('button', { name: '结束会话' }).click();
+    await page.getByRole('button', { name: '重新打开' }).waitFor();
+    expect((await hub.api('GET', `/api/v1/conversations/${conversationId}`)).body.status).toBe('resolved');
+    await page.getByRole('button', { name: '重新打开' }).click();
+    await page.getByRole('button', { name: '结束会话' }).waitFor();
+    expect((await hub.api('GET', `/api/v1/conversations/${conversationId}`)).body.status).toBe('open');
+    expect(secondProblems()).toEqual([]);
+  });
+
+  it('on a phone shows one pane at a time: the list, then the conversation, then the contact', async () => {
+    expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'phone-1', from: { kind: 'phone', value: '+8613700000010', name: 'Sun Mei' }, text: '手机银行登录不了' })).status).toBe(200);
+    const signedIn = await signInToConsole(browser, hub, supervisor, { viewport: { width: 390, height: 844 } });
+    const problems = watch(signedIn);
+    const { page } = signedIn;
+    await page.goto(`${hub.baseUrl}/workspace`);
+    await page.getByRole('tab', { name: 'All', exact: true }).click();
+    const list = page.getByRole('listbox', { name: 'All', exact: true });
+    await list.getByRole('option', { name: /Sun Mei/ }).click();
+    const conversation = page.getByRole('region', { name: 'Conversation', exact: true });
+    await conversation.getByRole('log', { name: 'Messages' }).waitFor();
+    expect(await list.isVisible()).toBe(false);
+    await saveScreenshot(page, 'workspace-phone-en');
+
+    await page.getByRole('button', { name: 'Contact' }).click();
+    await page.getByRole('complementary', { name: 'Contact' }).waitFor();
+    expect(await conversation.isVisible()).toBe(false);
+    await page.getByRole('button', { name: /Back to the conversation/ }).click();
+    await conversation.waitFor();
+    await page.getByRole('button', { name: 'Back to the list' }).click();
+    await list.waitFor();
+    expect(await conversation.isVisible()).toBe(false);
+    expect(problems()).toEqual([]);
+    await signedIn.close();
   });
 });

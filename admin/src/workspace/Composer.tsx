@@ -1,4 +1,5 @@
-import { BulbOutlined, LockOutlined, SendOutlined } from '@ant-design/icons';
+import { BulbOutlined, ClockCircleOutlined, LockOutlined, SendOutlined } from '@ant-design/icons';
+import dayjs from 'dayjs';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Form, Input, Segmented, Select, Space, Tooltip, Typography } from 'antd';
 import type { TextAreaRef } from 'antd/es/input/TextArea';
@@ -6,7 +7,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError, get, post } from '../api/client';
 import { useLiveFeed } from '../live/LiveFeed';
-import { workspaceKeys } from './queries';
+import { addMessage, useNow, workspaceKeys } from './queries';
 import type { Message, ReachableChannel, Suggestion } from './types';
 
 type Mode = 'reply' | 'note';
@@ -41,49 +42,94 @@ function Suggestions({ conversationId, onInsert }: { conversationId: string; onI
   );
 }
 
-/** A template message for a channel whose service window has closed (WeChat after 48 hours). */
-function TemplateForm({ conversationId, channel, onSent }: { conversationId: string; channel: ReachableChannel | undefined; onSent(): void }) {
+/**
+ * A template message, the way to reach a customer once a channel's service window (WeChat, 48
+ * hours) has closed: the agent picks one of the channel's templates and fills in its variables.
+ */
+function TemplateForm({ conversationId, channel, onSent }: { conversationId: string; channel: ReachableChannel; onSent(): void }) {
   const { t } = useTranslation('workspace');
   const { message } = App.useApp();
   const queryClient = useQueryClient();
+  const [form] = Form.useForm<{ template: string; variables?: Record<string, string> }>();
   const key = useRef(crypto.randomUUID());
+  const templates = channel.templates ?? [];
+  const chosen = templates.find((tpl) => tpl.name === Form.useWatch('template', form));
   const send = useMutation({
-    mutationFn: (values: { template: string; variables?: string }) =>
+    mutationFn: (values: { template: string; variables?: Record<string, string> }) =>
       post<Message>(
         `/conversations/${conversationId}/template-messages`,
-        {
-          template: values.template,
-          variables: Object.fromEntries(
-            (values.variables ?? '')
-              .split('\n')
-              .map((line) => line.split('='))
-              .filter((parts) => parts.length >= 2 && parts[0]!.trim())
-              .map(([name, ...rest]) => [name!.trim(), rest.join('=').trim()]),
-          ),
-          channelId: channel?.channelId,
-        },
+        { template: values.template, variables: values.variables ?? {}, channelId: channel.channelId },
         { 'Idempotency-Key': key.current },
       ),
-    onSuccess: () => {
+    onSuccess: (sent) => {
       key.current = crypto.randomUUID();
-      void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) });
+      form.resetFields();
+      addMessage(queryClient, sent);
+      void message.success(t('template.sent'));
       onSent();
     },
-    onError: (error) => message.error(error.message),
+    onError: (error) => void message.error(error.message),
   });
-  const templates = channel?.templates ?? [];
+  if (!templates.length) return <Typography.Text type="secondary">{t('template.none')}</Typography.Text>;
   return (
-    <Form layout="vertical" size="small" onFinish={(values) => send.mutate(values)} className="ws-template-form">
+    <Form form={form} layout="horizontal" labelCol={{ flex: '96px' }} labelWrap size="small" onFinish={(values) => send.mutate(values)} className="ws-template-form" initialValues={{ template: templates[0]!.name }}>
       <Form.Item name="template" label={t('template.name')} rules={[{ required: true, message: t('template.nameRequired') }]}>
-        {templates.length ? <Select options={templates.map((tpl) => ({ value: tpl.name, label: tpl.name }))} /> : <Input />}
+        <Select options={templates.map((tpl) => ({ value: tpl.name, label: tpl.name }))} />
       </Form.Item>
-      <Form.Item name="variables" label={t('template.variables')} extra={t('template.variablesHint')}>
-        <Input.TextArea autoSize={{ minRows: 2, maxRows: 5 }} />
-      </Form.Item>
+      {chosen?.variables?.map((variable) => (
+        <Form.Item key={`${chosen.name}.${variable}`} name={['variables', variable]} label={variable} rules={[{ required: true, message: t('template.variableRequired', { name: variable }) }]}>
+          <Input />
+        </Form.Item>
+      ))}
       <Button htmlType="submit" type="primary" loading={send.isPending}>
         {t('template.send')}
       </Button>
     </Form>
+  );
+}
+
+/** Whether the chosen channel lets a free-form reply through now: its service window as the API reported it, on the clock. */
+function useReplyWindow(channel: ReachableChannel | undefined, refused: string | undefined) {
+  const now = useNow(30_000);
+  const closesAt = channel?.window?.closesAt ? dayjs(channel.window.closesAt) : undefined;
+  // The window closes while the screen is open; the clock says so before a send is refused.
+  const open = !refused && channel?.window?.open !== false && (!closesAt || closesAt.valueOf() > now);
+  return { open, closesAt, now, windowed: !!channel?.window || !!refused };
+}
+
+/** The service window's state above the reply box, and the template form once it has closed. */
+function ReplyWindow({ channel, state, refused, conversationId, onSent }: {
+  channel: ReachableChannel | undefined;
+  state: ReturnType<typeof useReplyWindow>;
+  refused: string | undefined;
+  conversationId: string;
+  onSent(): void;
+}) {
+  const { t } = useTranslation('workspace');
+  const { open, closesAt, now, windowed } = state;
+  if (!channel || !windowed) return null;
+  if (open) {
+    if (!closesAt) return null;
+    const until = closesAt.isSame(now, 'day') ? closesAt.format('HH:mm') : closesAt.format('MM-DD HH:mm');
+    return (
+      <Typography.Text type="secondary" className="ws-window-open" title={closesAt.format('YYYY-MM-DD HH:mm:ss')}>
+        <ClockCircleOutlined /> {t('windowOpenUntil', { until })}
+      </Typography.Text>
+    );
+  }
+  return (
+    <Alert
+      type="warning"
+      showIcon
+      title={t('windowClosedTitle')}
+      description={
+        <>
+          <Typography.Paragraph type="secondary">{refused ?? t('windowClosed')}</Typography.Paragraph>
+          <TemplateForm key={channel.channelId} conversationId={conversationId} channel={channel} onSent={onSent} />
+        </>
+      }
+      className="ws-window-alert"
+    />
   );
 }
 
@@ -120,7 +166,6 @@ export function Composer({ conversationId, channels, lastChannelId, disabled }: 
   }, [conversationId]);
 
   const chosen = channels.find((c) => c.channelId === channelId) ?? channels.find((c) => c.channelId === lastChannelId) ?? channels.find((c) => c.last);
-  const closed = windowClosed ?? (chosen?.window && !chosen.window.open ? t('windowClosed') : undefined);
 
   const send = useMutation({
     mutationFn: ({ body, mode: kind }: { body: string; mode: Mode }) =>
@@ -130,18 +175,21 @@ export function Composer({ conversationId, channels, lastChannelId, disabled }: 
     onSuccess: (sent) => {
       draftKey.current = crypto.randomUUID();
       setText('');
-      queryClient.setQueryData<Message[]>(workspaceKeys.messages(conversationId), (old) => (old && !old.some((m) => m.id === sent.id) ? [...old, sent] : old));
-      void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) });
+      addMessage(queryClient, sent);
     },
     onError: (error) => {
-      if (error instanceof ApiError && error.code === 'channel_window_closed') setWindowClosed(error.message);
-      else void message.error(error.message);
+      if (error instanceof ApiError && error.code === 'channel_window_closed') {
+        setWindowClosed(error.message);
+        void queryClient.invalidateQueries({ queryKey: workspaceKeys.channels(conversationId) });
+      } else void message.error(error.message);
     },
   });
 
+  const replyWindow = useReplyWindow(chosen, windowClosed);
+  const blocked = disabled || (mode === 'reply' && !replyWindow.open);
   const submit = () => {
     const body = text.trim();
-    if (!body || send.isPending || disabled) return;
+    if (!body || send.isPending || blocked) return;
     send.mutate({ body, mode });
   };
 
@@ -198,39 +246,31 @@ export function Composer({ conversationId, channels, lastChannelId, disabled }: 
           />
         )}
       </div>
-      {mode === 'reply' && closed && (
-        <Alert
-          type="warning"
-          showIcon
-          title={t('windowClosedTitle')}
-          description={
-            <>
-              <Typography.Paragraph type="secondary">{closed}</Typography.Paragraph>
-              <TemplateForm conversationId={conversationId} channel={chosen} onSent={() => setWindowClosed(undefined)} />
-            </>
-          }
-          className="ws-window-alert"
+      {mode === 'reply' && <ReplyWindow channel={chosen} state={replyWindow} refused={windowClosed} conversationId={conversationId} onSent={() => setWindowClosed(undefined)} />}
+      {/* With the window closed only a template reaches the customer: the free-text box makes way for its form. */}
+      {(mode === 'note' || replyWindow.open) && (
+        <>
+        <Input.TextArea
+          ref={inputRef}
+          value={text}
+          onChange={(event) => onChange(event.target.value)}
+          onKeyDown={onKeyDown}
+          autoSize={{ minRows: 2, maxRows: 8 }}
+          disabled={disabled}
+          aria-label={mode === 'note' ? t('noteLabel') : t('replyLabel')}
+          placeholder={t(mode === 'note' ? 'notePlaceholder' : 'replyPlaceholder', { keys: sendKeyLabel })}
+          maxLength={20_000}
         />
+        <Space className="ws-composer-actions">
+          <Typography.Text type="secondary" className="ws-hint">
+            {t(mode === 'note' ? 'noteHint' : 'sendHint', { keys: sendKeyLabel })}
+          </Typography.Text>
+          <Button type="primary" icon={mode === 'note' ? <LockOutlined /> : <SendOutlined />} onClick={submit} loading={send.isPending} disabled={blocked || !text.trim()}>
+            {mode === 'note' ? t('addNote') : t('send')}
+          </Button>
+        </Space>
+        </>
       )}
-      <Input.TextArea
-        ref={inputRef}
-        value={text}
-        onChange={(event) => onChange(event.target.value)}
-        onKeyDown={onKeyDown}
-        autoSize={{ minRows: 2, maxRows: 8 }}
-        disabled={disabled}
-        aria-label={mode === 'note' ? t('noteLabel') : t('replyLabel')}
-        placeholder={t(mode === 'note' ? 'notePlaceholder' : 'replyPlaceholder', { keys: sendKeyLabel })}
-        maxLength={20_000}
-      />
-      <Space className="ws-composer-actions">
-        <Typography.Text type="secondary" className="ws-hint">
-          {t(mode === 'note' ? 'noteHint' : 'sendHint', { keys: sendKeyLabel })}
-        </Typography.Text>
-        <Button type="primary" icon={mode === 'note' ? <LockOutlined /> : <SendOutlined />} onClick={submit} loading={send.isPending} disabled={disabled || !text.trim()}>
-          {mode === 'note' ? t('addNote') : t('send')}
-        </Button>
-      </Space>
     </div>
   );
 }

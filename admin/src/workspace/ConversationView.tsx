@@ -11,6 +11,7 @@ import { fromNow } from '../shared/time';
 import { Composer } from './Composer';
 import { ContactName, priorityColor } from './ConversationList';
 import { placeConversation, useColleagues, useConversation, useMessages, useReachableChannels, useTeams, workspaceKeys } from './queries';
+import { SlaClock } from './SlaClock';
 import { Timeline } from './Timeline';
 import { TransferModal } from './TransferModal';
 import type { Conversation } from './types';
@@ -49,7 +50,11 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
 
   useLiveEvents((event) => {
     if (event.type === 'visitor.typing' && event.conversationId === conversationId) setCustomerTyping(Date.now());
-    if (event.type === 'message.created' && event.conversationId === conversationId && event.direction === 'inbound') setCustomerTyping(undefined);
+    if (event.type === 'message.created' && event.conversationId === conversationId && event.direction === 'inbound') {
+      setCustomerTyping(undefined);
+      // The customer writing opens a channel's service window again.
+      void queryClient.invalidateQueries({ queryKey: workspaceKeys.channels(conversationId) });
+    }
     if (event.type === 'conversation.assigned' && event.conversationId === conversationId) void transfers.refetch();
   });
   // The widget repeats its typing hint while the customer types; silence for a while means they stopped.
@@ -100,6 +105,7 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
           {c.priority !== 1 && <Tag color={priorityColor[c.priority]}>{t(`priority.${c.priority}`)}</Tag>}
           {c.routingStatus === 'queued' && <Tag color="gold">{t('routing.queued')}</Tag>}
           {team && <Tag>{team.name}</Tag>}
+          {c.status !== 'resolved' && <SlaClock conversationId={conversationId} />}
           <Typography.Text type="secondary" className="ws-conv-assignee">
             {mine ? t('assignedToMe') : c.assigneeId ? t('assignedToOther') : t('unassigned')}
           </Typography.Text>
@@ -144,7 +150,13 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
           }
         />
       )}
-      <Timeline messages={messages.data ?? []} loading={messages.isLoading} channels={channels} authors={authors} />
+      <Timeline
+        messages={messages.messages}
+        loading={messages.isLoading}
+        older={{ more: messages.hasNextPage, loading: messages.isFetchingNextPage, load: () => void messages.fetchNextPage() }}
+        channels={channels}
+        authors={authors}
+      />
       <div className="ws-typing" aria-live="polite">
         {typingShown ? t('customerTyping') : ''}
       </div>

@@ -131,24 +131,28 @@ function MessageItem({ message, channel, showDay, author }: { message: Message; 
 
 const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clientHeight < 48;
 
-/**
- * The conversation's messages in a virtual window: two thousand messages keep a few dozen in the
- * page. It opens at the newest; while the agent reads further up, new messages wait behind a
- * marker instead of pulling the page down.
- */
 interface Props {
+  /** Oldest first. */
   messages: Message[];
   loading: boolean;
+  /** Earlier messages not loaded yet: read when the agent scrolls near the top. */
+  older: { more: boolean; loading: boolean; load(): void };
   channels: Map<string, ReachableChannel>;
   /** Staff names by user id, for who wrote a reply or a note. */
   authors: Map<string, string>;
 }
 
-export function Timeline({ messages, loading, channels, authors }: Props) {
+/**
+ * The conversation's messages in a virtual window: two thousand messages keep a few dozen in the
+ * page. It opens at the newest and reads older pages as the agent scrolls up, keeping the message
+ * they were reading in place; while they read further up, new messages wait behind a marker
+ * instead of pulling the page down.
+ */
+export function Timeline({ messages, loading, older, channels, authors }: Props) {
   const { t } = useTranslation('workspace');
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
-  const seen = useRef(0);
+  const ends = useRef<{ first?: string; last?: string; total: number }>({ total: 0 });
   const [unseen, setUnseen] = useState(0);
 
   const virtualizer = useVirtualizer({
@@ -164,32 +168,40 @@ export function Timeline({ messages, loading, channels, authors }: Props) {
     virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
     atBottom.current = true;
     setUnseen(0);
-    seen.current = messages.length;
   };
 
   useLayoutEffect(() => {
-    const added = messages.length - seen.current;
-    if (added <= 0) {
-      seen.current = messages.length;
-      return;
+    const previous = ends.current;
+    const total = virtualizer.getTotalSize();
+    ends.current = { first: messages[0]?.id, last: messages.at(-1)?.id, total };
+    if (!messages.length) return;
+    const el = scrollRef.current;
+    // Older messages went in above: move down by their height so the page does not jump.
+    if (previous.first && previous.first !== messages[0]!.id && messages.some((m) => m.id === previous.first) && el) {
+      el.scrollTop += total - previous.total;
     }
-    if (atBottom.current || seen.current === 0) {
+    if (previous.last === messages.at(-1)!.id) return;
+    const from = previous.last ? messages.findIndex((m) => m.id === previous.last) + 1 : 0;
+    if (atBottom.current || !previous.last) {
       toBottom();
       // Rows measured after the first paint can grow the list; follow them to the end once more.
       requestAnimationFrame(() => atBottom.current && virtualizer.scrollToIndex(messages.length - 1, { align: 'end' }));
     } else {
-      const fromOthers = messages.slice(seen.current).filter((m) => m.direction === 'inbound').length;
-      seen.current = messages.length;
+      const fromOthers = messages.slice(from).filter((m) => m.direction === 'inbound').length;
       if (fromOthers) setUnseen((n) => n + fromOthers);
     }
   }, [messages]);
 
+  const loadOlder = useRef(older);
+  loadOlder.current = older;
   useEffect(() => {
     const el = scrollRef.current;
     if (!el) return;
     const onScroll = () => {
       atBottom.current = nearBottom(el);
       if (atBottom.current) setUnseen(0);
+      const { more, loading: busy, load } = loadOlder.current;
+      if (el.scrollTop < 400 && more && !busy) load();
     };
     el.addEventListener('scroll', onScroll, { passive: true });
     return () => el.removeEventListener('scroll', onScroll);
@@ -214,6 +226,7 @@ export function Timeline({ messages, loading, channels, authors }: Props) {
           })}
         </div>
       </div>
+      {older.loading && <Spin size="small" className="ws-older-spin" aria-label={t('loadingOlder')} />}
       {unseen > 0 && (
         <Button type="primary" shape="round" size="small" icon={<DownOutlined />} className="ws-new-marker" onClick={toBottom}>
           {t('newMessages', { count: unseen })}

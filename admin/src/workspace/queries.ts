@@ -1,8 +1,8 @@
 import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData, type QueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { get, type Page } from '../api/client';
 import { useLiveEvents, type LiveEvent } from '../live/LiveFeed';
-import type { AgentProfile, Conversation, Message, ReachableChannels, Team } from './types';
+import type { AgentProfile, Conversation, Message, MessageStatus, ReachableChannels, Team } from './types';
 
 export type ListTab = 'mine' | 'queue' | 'teams' | 'all';
 export const listTabs: readonly ListTab[] = ['mine', 'queue', 'teams', 'all'];
@@ -28,6 +28,7 @@ export const workspaceKeys = {
   conversation: (id: string) => ['workspace', 'conversation', id] as const,
   messages: (id: string) => ['workspace', 'messages', id] as const,
   channels: (id: string) => ['workspace', 'channels', id] as const,
+  sla: (id: string) => ['workspace', 'sla', id] as const,
 };
 
 export function listQueryFor(tab: ListTab, filters: ListFilters, me: string, teamId: string | undefined): ListQuery {
@@ -147,10 +148,9 @@ export function useWorkspaceLiveUpdates(openConversationId: string | undefined) 
       return;
     }
     if (!id || !['message.created', 'message.status', 'conversation.assigned', 'conversation.unassigned', 'conversation.updated'].includes(event.type)) return;
-    if (id === openConversationId && event.type.startsWith('message.')) {
-      void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(id) });
-    }
-    if (pending.current.has(id)) return;
+    if (id === openConversationId && event.type.startsWith('message.')) applyMessageFrame(queryClient, event, id);
+    // A delivery status changes nothing a list row shows.
+    if (event.type === 'message.status' || pending.current.has(id)) return;
     pending.current.set(
       id,
       setTimeout(() => {
@@ -173,28 +173,56 @@ export function useConversation(id: string | undefined) {
 }
 
 const stillMoving = new Set(['queued', 'sending']);
+type MessagePages = InfiniteData<Page<Message>, string | undefined>;
 
 /**
- * All of a conversation's messages, oldest first, read in pages of 200 until the newest. Replies
- * still on their way are polled until they settle, since their delivery status changes without a
- * frame on the agent socket.
+ * A conversation's messages read from its end, a page at a time as the agent scrolls back, and
+ * returned oldest first. New messages and delivery changes come from the agent socket; while a
+ * reply is still on its way the pages are read again now and then, in case a frame was missed.
  */
 export function useMessages(conversationId: string | undefined) {
-  return useQuery({
+  const query = useInfiniteQuery({
     queryKey: workspaceKeys.messages(conversationId ?? ''),
     enabled: !!conversationId,
-    queryFn: async () => {
-      const items: Message[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await get<Page<Message>>(`/conversations/${conversationId}/messages`, { limit: 200, cursor });
-        items.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
-      } while (cursor);
-      return items;
-    },
-    refetchInterval: (query) => (query.state.data?.some((m) => m.direction === 'outbound' && stillMoving.has(m.status)) ? 2_000 : false),
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => get<Page<Message>>(`/conversations/${conversationId}/messages`, { order: 'desc', limit: 100, cursor: pageParam }),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    refetchInterval: (q) => (q.state.data?.pages.some((page) => page.items.some((m) => m.direction === 'outbound' && stillMoving.has(m.status))) ? 30_000 : false),
   });
+  const messages = useMemo(() => (query.data?.pages.flatMap((page) => page.items) ?? []).reverse(), [query.data]);
+  return { ...query, messages };
+}
+
+/** Puts a message just sent or just heard of at the conversation's end, once. */
+export function addMessage(queryClient: QueryClient, message: Message) {
+  queryClient.setQueryData<MessagePages>(workspaceKeys.messages(message.conversationId), (old) => {
+    if (!old?.pages.length || old.pages.some((page) => page.items.some((m) => m.id === message.id))) return old;
+    const [newest, ...rest] = old.pages;
+    return { ...old, pages: [{ ...newest!, items: [message, ...newest!.items] }, ...rest] };
+  });
+}
+
+/** Changes one loaded message in place (its delivery status), leaving every other row as it was. */
+export function patchMessage(queryClient: QueryClient, conversationId: string, id: string, change: Partial<Message>) {
+  queryClient.setQueryData<MessagePages>(workspaceKeys.messages(conversationId), (old) =>
+    old && { ...old, pages: old.pages.map((page) => (page.items.some((m) => m.id === id) ? { ...page, items: page.items.map((m) => (m.id === id ? { ...m, ...change } : m)) } : page)) },
+  );
+}
+
+/** Statuses a frame says all there is to say about; a failure needs its reason, read from the API. */
+const plainStatuses = new Set(['sending', 'sent', 'delivered', 'read']);
+
+/** Applies a message frame of the open conversation to its loaded messages: one small read at most. */
+function applyMessageFrame(queryClient: QueryClient, event: LiveEvent, conversationId: string) {
+  const messageId = typeof event.messageId === 'string' ? event.messageId : undefined;
+  if (!messageId) return void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) });
+  if (event.type === 'message.status' && typeof event.status === 'string' && plainStatuses.has(event.status)) {
+    return patchMessage(queryClient, conversationId, messageId, { status: event.status as MessageStatus });
+  }
+  get<Message>(`/messages/${messageId}`).then(
+    (message) => (event.type === 'message.created' ? addMessage(queryClient, message) : patchMessage(queryClient, conversationId, messageId, message)),
+    () => void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) }),
+  );
 }
 
 export function useReachableChannels(conversationId: string | undefined) {
