@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { apiInboundMessage, SIGNATURE_HEADER } from '../adapters/api/api.adapter.js';
+import { assertObjectAccess } from '../core/access/conversation-access.js';
 import { createWidgetRouter } from '../adapters/webchat/widget-http.js';
 import { HubError } from '../core/errors.js';
 import { runInRequestContext } from '../core/request-context.js';
@@ -19,7 +20,6 @@ import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
 import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { rejectUnsafeInput } from './input-guard.js';
-import { limitPerAddress } from './rate-limit.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -55,13 +55,6 @@ export function createApp(runtime: Runtime) {
     express.raw({ type: () => true, limit: runtime.config.BODY_LIMIT_BYTES }),
     (req, res) => handleWebhook(runtime, req, res),
   );
-
-  // Public entry points, reached without signing in, are limited per client address; provider
-  // webhooks are not (a provider retries, and its addresses are shared by every account).
-  app.use('/email/unsubscribe', limitPerAddress(runtime, 'unsubscribe'));
-  app.use('/api/app', limitPerAddress(runtime, 'app'));
-  app.use('/widget', limitPerAddress(runtime, 'widget'));
-  app.use('/widget.js', limitPerAddress(runtime, 'widget'));
 
   mountEmailUnsubscribe(app, runtime);
 
@@ -139,6 +132,7 @@ function mountRoute(router: express.Router, route: ApiRoute, runtime: Runtime) {
     for (const [name, value] of Object.entries(req.params)) {
       if (name === 'id' && !z.uuid().safeParse(value).success) throw new HubError(404, 'not_found', `no ${route.tag} with id ${value}`);
     }
+    if (typeof route.access === 'string') await assertObjectAccess(runtime.database.db, user, route.access, req.params.id as string);
     const body = route.body ? parse(route.body, req.body ?? {}, 'request body') : undefined;
     const query = route.query ? parse(route.query, req.query, 'query') : undefined;
     const result = await route.handle({ runtime, user, params: req.params as Record<string, string>, body, query, req, res });

@@ -888,3 +888,97 @@ export const csatSettings = pgTable('csat_settings', {
   settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
   updatedAt: updatedAt(),
 });
+
+/** A marketer's saved segment: a filter in the audience language (core/campaigns/audience-filter.ts). */
+export const audiences = pgTable('audiences', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  filter: jsonb('filter').$type<Record<string, unknown>>().notNull(),
+  createdBy: uuid('created_by').references(() => users.id),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+/** A campaign message for one channel type, with `{{variable}}` placeholders. */
+export const campaignTemplates = pgTable('campaign_templates', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  channelType: text('channel_type').notNull(),
+  /** The email subject or push title; unused by SMS and chat channels. */
+  subject: text('subject'),
+  body: text('body').notNull(),
+  createdBy: uuid('created_by').references(() => users.id),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const campaignKinds = ['one_off', 'recurring', 'triggered'] as const;
+export const campaignStatuses = ['draft', 'scheduled', 'running', 'paused', 'completed', 'cancelled'] as const;
+export type CampaignStatus = (typeof campaignStatuses)[number];
+
+/** Outreach to an audience (or to the contacts a bank system names, for triggered campaigns) on one channel. */
+export const campaigns = pgTable(
+  'campaigns',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: campaignKinds }).notNull(),
+    status: text('status', { enum: campaignStatuses }).notNull().default('draft'),
+    audienceId: uuid('audience_id').references(() => audiences.id),
+    templateId: uuid('template_id')
+      .notNull()
+      .references(() => campaignTemplates.id),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => channels.id),
+    /** `marketing` respects opt-outs and the frequency cap; `transactional` (service notices) neither. */
+    category: text('category').notNull().default('marketing'),
+    /** Settings: scheduledAt, cron and its timeZone, quiet hours, frequency cap, send rate. */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('campaigns_status_idx').on(t.status),
+    check('campaigns_kind_check', inList('kind', campaignKinds)),
+    check('campaigns_status_check', inList('status', campaignStatuses)),
+  ],
+);
+
+export const recipientStatuses = ['pending', 'deferred', 'queued', 'skipped'] as const;
+
+/**
+ * One contact in one run of a campaign (`run_key`: `once`, a recurring run's time, a trigger's
+ * idempotency key). Unique per run and contact, so a repeated job never messages anyone twice.
+ * Once `queued`, the message row carries the delivery status (sent, failed with its code).
+ */
+export const campaignRecipients = pgTable(
+  'campaign_recipients',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    campaignId: uuid('campaign_id')
+      .notNull()
+      .references(() => campaigns.id),
+    runKey: text('run_key').notNull(),
+    contactId: uuid('contact_id')
+      .notNull()
+      .references(() => contacts.id),
+    status: text('status', { enum: recipientStatuses }).notNull().default('pending'),
+    /** Why it was skipped or deferred: opted_out, quiet_hours, frequency_cap, unreachable, … */
+    reason: text('reason'),
+    /** Event data a trigger passed, for the template's variables. */
+    variables: jsonb('variables').$type<Record<string, string>>().notNull().default({}),
+    messageId: uuid('message_id'),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('campaign_recipients_run_contact_key').on(t.campaignId, t.runKey, t.contactId),
+    index('campaign_recipients_open_idx').on(t.campaignId, t.dueAt).where(sql`status in ('pending', 'deferred')`),
+    check('campaign_recipients_status_check', inList('status', recipientStatuses)),
+  ],
+);

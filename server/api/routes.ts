@@ -85,6 +85,7 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/channels/:id',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: 'Get a channel',
     tag: 'channels',
     roles: ['admin', 'supervisor'],
@@ -94,6 +95,7 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/channels/:id',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: 'Update a channel; config fields given replace stored ones, secret fields left out are kept',
     tag: 'channels',
     roles: ['admin'],
@@ -108,6 +110,7 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/channels/:id/disable',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: 'Disable a channel: its webhooks are refused and nothing more is sent on it',
     tag: 'channels',
     roles: ['admin'],
@@ -121,6 +124,7 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/channels/:id/test',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: "Check the channel's credentials and the provider's reachability",
     tag: 'channels',
     roles: ['admin'],
@@ -134,6 +138,7 @@ const channelRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/channels/:id/sms-segments',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: 'How a draft travels on an SMS channel: encoding (GSM-7 or UCS-2) and segments, each billed as one SMS',
     tag: 'channels',
     roles: allRoles,
@@ -156,11 +161,12 @@ const contactRoutes: ApiRoute[] = [
     roles: allRoles,
     query: pageQuery,
     responds: { status: 200, description: '{ items: Contact[], nextCursor }' },
-    handle: ({ runtime, query }) => listContacts(runtime.database.db, query),
+    handle: ({ runtime, user, query }) => listContacts(runtime.database.db, user, query),
   }),
   defineRoute({
     method: 'get',
     path: '/contacts/:id',
+    access: 'contact',
     summary: 'Get a contact with all its identities',
     tag: 'contacts',
     roles: allRoles,
@@ -188,6 +194,7 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id',
+    access: 'conversation',
     summary: 'Get a conversation',
     tag: 'conversations',
     roles: staffRoles,
@@ -197,6 +204,7 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/messages',
+    access: 'conversation',
     summary: "List a conversation's messages, oldest first, or newest first with `order=desc` (the cursor then leads to older messages)",
     tag: 'conversations',
     roles: staffRoles,
@@ -207,6 +215,7 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/messages',
+    access: 'conversation',
     summary:
       'Send an agent reply. It is queued and delivered through the pipeline on the channel the customer last wrote from, or on `channelId`. Repeating a request with the same Idempotency-Key returns the first message.',
     tag: 'conversations',
@@ -226,6 +235,7 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/template-messages',
+    access: 'conversation',
     summary:
       "Send one of the channel's configured template messages, e.g. on WeChat outside the 48-hour customer-service window. The channel checks the template name and that every variable has a value.",
     tag: 'conversations',
@@ -245,6 +255,7 @@ const conversationRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/messages/:id',
+    access: 'message',
     summary: 'Get a message with its delivery status and error code',
     tag: 'conversations',
     roles: staffRoles,
@@ -257,6 +268,7 @@ const attachmentRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/attachments/:id',
+    access: 'attachment',
     summary: 'Download a file a message carries',
     tag: 'conversations',
     roles: staffRoles,
@@ -300,6 +312,7 @@ const operationsRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/inbound-events/:id/retry',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Put a dead-lettered inbound event back in line for processing',
     tag: 'operations',
     roles: ['admin'],
