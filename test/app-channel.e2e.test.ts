@@ -433,7 +433,10 @@ describe('app channel: devices in the admin API', () => {
     expect((await app('DELETE', `/devices/${iphone.body.id}`, token)).status).toBe(200);
     const contactId = (await contactOf('cust-5001'))!;
 
-    const agent = await createAgent(hub, 'devices.agent@bank.test');
+    // Agents read a contact only through a conversation of theirs (need to know); a supervisor reads any.
+    const stranger = await createAgent(hub, 'devices.agent@bank.test');
+    expect((await stranger.api('GET', `/api/v1/contacts/${contactId}/devices`)).status).toBe(403);
+    const agent = await createAgent(hub, 'devices.supervisor@bank.test', undefined, 'supervisor');
     const listed = await agent.api('GET', `/api/v1/contacts/${contactId}/devices`);
     expect(listed.status).toBe(200);
     expect(listed.body.contactId).toBe(contactId);

@@ -112,18 +112,20 @@ describe('conversation list for the console', () => {
     await hub.api('PUT', `/api/v1/agents/${agentB.id}/presence`, { presence: 'away' });
     // Put the stolen card back in Cards' line: it leads the queue, priority first.
     expect((await hub.api('POST', `/api/v1/conversations/${stolen}/transfer`, { teamId: cards.id })).status).toBe(200);
-    const queue = await list(agentA, 'view=queue');
+    // Agents see the common line and their teams' lines: B (Cards) both, A (no team) the common one.
+    expect(ids(await list(agentA, 'view=queue'))).toEqual([mortgage]);
+    const queue = await list(agentB, 'view=queue');
     expect(ids(queue)).toEqual([stolen, mortgage]);
     expect(queue.items[0]).toMatchObject({ priority: 3, team: { id: cards.id, name: 'Cards' }, assignee: null, routingStatus: 'queued' });
     expect(queue.items[0].waitingSeconds).toBeGreaterThanOrEqual(0);
     expect(queue.items[1]).toMatchObject({ priority: 1, team: null, contact: { name: 'Li Na' } });
-    expect(ids(await list(agentA, `view=queue&teamId=${cards.id}`))).toEqual([stolen]);
+    expect(ids(await list(agentB, `view=queue&teamId=${cards.id}`))).toEqual([stolen]);
     expect(ids(await list(hub, 'priority=3'))).toEqual([stolen]);
     expect(ids(await list(hub, `channelId=${channel.id}&status=open&priority=1`)).sort()).toEqual([lostCard, mortgage].sort());
 
     // Keyset pages of the queue, one at a time, in line order.
-    const first = await list(agentA, 'view=queue&limit=1');
-    const second = await list(agentA, `view=queue&limit=1&cursor=${first.nextCursor}`);
+    const first = await list(agentB, 'view=queue&limit=1');
+    const second = await list(agentB, `view=queue&limit=1&cursor=${first.nextCursor}`);
     expect([...ids(first), ...ids(second)]).toEqual([stolen, mortgage]);
     expect(second.nextCursor).toBeNull();
 

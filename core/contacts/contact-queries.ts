@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, sql } from 'drizzle-orm';
+import { conversationAccessCondition, loadAccessScope, type Viewer } from '../access/conversation-access.js';
 import type { Db } from '../db/client.js';
-import { contactIdentities, contacts } from '../db/schema.js';
+import { contactIdentities, contacts, conversations } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { olderThan, toPage, type Page } from '../pagination.js';
 import { describeTierRouting } from '../routing/tier-routing.js';
@@ -31,11 +32,16 @@ export async function getContact(db: Db, requestedId: string) {
   return { ...contact, identities, tierRouting, ...(id === requestedId ? {} : { resolvedFrom: requestedId }) };
 }
 
-export async function listContacts(db: Db, page: { limit: number; cursor?: string | undefined }): Promise<Page<typeof contacts.$inferSelect>> {
+/** Contacts, newest first; for an agent only those with a conversation the agent may see. */
+export async function listContacts(db: Db, viewer: Viewer, page: { limit: number; cursor?: string | undefined }): Promise<Page<typeof contacts.$inferSelect>> {
+  const visible =
+    viewer.role === 'agent'
+      ? sql`exists (select 1 from ${conversations} where ${conversations.contactId} = ${contacts.id} and ${conversationAccessCondition(await loadAccessScope(db, viewer), conversations)})`
+      : undefined;
   const rows = await db
     .select()
     .from(contacts)
-    .where(and(isNull(contacts.mergedIntoId), olderThan(contacts.createdAt, contacts.id, page.cursor)))
+    .where(and(isNull(contacts.mergedIntoId), olderThan(contacts.createdAt, contacts.id, page.cursor), visible))
     .orderBy(desc(contacts.createdAt), desc(contacts.id))
     .limit(page.limit + 1);
   return toPage(rows, page.limit, (row) => [row.createdAt.toISOString(), row.id]);

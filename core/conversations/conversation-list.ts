@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, getTableColumns, ne, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
+import { conversationAccessCondition, loadAccessScope, type AccessScope } from '../access/conversation-access.js';
 import { resolveLiveContactId } from '../contacts/contact-merge.js';
 import type { Db } from '../db/client.js';
 import { channels, contacts, conversationStatuses, conversations, messages, teams, users, type UserRole } from '../db/schema.js';
@@ -56,8 +57,9 @@ export interface ListViewer {
 }
 
 /**
- * Agents see their own conversations and the queue. Which other conversations an agent may open
- * (their teams', ones they handled) is not decided here, so nothing beyond that is listed for them.
+ * Agents list their own conversations, the queue and what else the need-to-know rule lets them
+ * see (core/access/conversation-access.ts), never view=all or someone else's by assignee; every
+ * list is narrowed by that rule.
  */
 function checkViewer(viewer: ListViewer, query: ConversationListQuery): void {
   if (viewer.role !== 'agent') return;
@@ -73,8 +75,10 @@ type ConversationTable = typeof conversations | typeof searchWindow;
 type ConversationRow = typeof conversations.$inferSelect;
 
 /** The filters other than search and paging, on `t` (the list's table or the search window's alias). */
-function filterConditions(t: ConversationTable, viewer: ListViewer, query: ConversationListQuery, contactId: string | undefined): SQL[] {
+function filterConditions(t: ConversationTable, viewer: ListViewer, query: ConversationListQuery, contactId: string | undefined, scope: AccessScope): SQL[] {
   const where: SQL[] = [];
+  const access = conversationAccessCondition(scope, t);
+  if (access) where.push(access);
   if (query.view === 'mine') where.push(eq(t.assigneeId, viewer.id));
   if (query.view === 'queue') where.push(eq(t.routingStatus, 'queued'));
   if (query.status) where.push(eq(t.status, query.status));
@@ -161,12 +165,13 @@ function searchCondition(t: ConversationTable, q: string, windowWhere: SQL[], qu
  */
 export async function listConversations(db: Db, viewer: ListViewer, query: ConversationListQuery) {
   checkViewer(viewer, query);
+  const scope = await loadAccessScope(db, viewer);
   const queue = query.view === 'queue';
   const contactId = query.contactId ? await resolveLiveContactId(db, query.contactId) : undefined;
   const byStatus = !queue && !query.status && query.view !== 'mine' && !query.assigneeId && !contactId;
   const t = conversations;
-  const where = filterConditions(t, viewer, query, contactId);
-  if (query.q) where.push(searchCondition(t, query.q, filterConditions(searchWindow, viewer, query, contactId), queue, byStatus));
+  const where = filterConditions(t, viewer, query, contactId, scope);
+  if (query.q) where.push(searchCondition(t, query.q, filterConditions(searchWindow, viewer, query, contactId, scope), queue, byStatus));
   const after = afterCursor(t, queue, query.cursor);
   if (after) where.push(after);
 

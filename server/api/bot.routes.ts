@@ -40,6 +40,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/kb/articles/:id',
+    access: { none: 'the knowledge base is shared by all staff' },
     summary: 'Get a knowledge-base article',
     tag: 'knowledge base',
     roles: staffRoles,
@@ -49,6 +50,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/kb/articles/:id',
+    access: { none: 'the knowledge base is shared by all staff' },
     summary: 'Update a knowledge-base article; fields given replace the stored ones (lists as a whole)',
     tag: 'knowledge base',
     roles: editors,
@@ -59,6 +61,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'delete',
     path: '/kb/articles/:id',
+    access: { none: 'the knowledge base is shared by all staff' },
     summary: 'Delete a knowledge-base article (disable it instead to keep it for later)',
     tag: 'knowledge base',
     roles: editors,
@@ -84,6 +87,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/channels/:id/bot',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: "A channel's bot settings (defaults when never set: bot off)",
     tag: 'knowledge base',
     roles: ['admin', 'supervisor'],
@@ -93,6 +97,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/channels/:id/bot',
+    access: { none: 'a channel is configuration, not customer data; its roles decide' },
     summary: "Change a channel's bot settings; fields given replace the stored ones (lists as a whole)",
     tag: 'knowledge base',
     roles: ['admin'],
@@ -103,6 +108,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/suggestions',
+    access: 'conversation',
     summary: "Agent assist: the knowledge-base articles closest to the customer's last message, best first, with scores",
     tag: 'conversations',
     roles: staffRoles,
@@ -113,6 +119,7 @@ export const botRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/bot',
+    access: 'conversation',
     summary: "The bot's state in a conversation: active, handed_over (with reason and priority) or none",
     tag: 'conversations',
     roles: staffRoles,

@@ -9,6 +9,7 @@ export const consoleRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/notes',
+    access: 'conversation',
     summary:
       'Add a private note to a conversation: listed with its messages for staff as direction `internal`, never sent or shown to the customer, and not an agent reply. Repeating a request with the same Idempotency-Key returns the first note.',
     tag: 'conversations',

@@ -39,6 +39,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/contacts/:id',
+    access: 'contact',
     summary: 'Update name, language, timezone, tier, birthday, tags or custom attributes (a key set to null is removed)',
     tag: 'contacts',
     roles: staffRoles,
@@ -49,6 +50,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/contacts/:id/identities',
+    access: 'contact',
     summary: 'Add identities to a contact; one that another contact carries merges (verified, allowed by the rules) or is suggested',
     tag: 'contacts',
     roles: ['admin', 'supervisor'],
@@ -59,6 +61,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts/:id/duplicates',
+    access: 'contact',
     summary: 'Merge suggestions: contacts an unverified or rule-blocked identity links to this one, with the reason',
     tag: 'contacts',
     roles: staffRoles,
@@ -68,6 +71,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts/:id/timeline',
+    access: 'contact',
     summary: 'Everything that happened to the contact across channels and conversations, oldest first: messages, merges and undos',
     tag: 'contacts',
     roles: staffRoles,
@@ -78,6 +82,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contacts/:id/devices',
+    access: 'contact',
     summary:
       "The contact's mobile-app installs on every app channel, active first: platform, last seen, and for an inactive one why and when it stopped receiving pushes (kept for the audit trail; push tokens are never shown)",
     tag: 'contacts',
@@ -116,6 +121,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/contact-merges/:id',
+    access: { none: 'a merge record names contact ids and counts, no identity values or messages; undo is for managers' },
     summary: 'Get a merge record: rule or user, reason, what moved, and the undo if any',
     tag: 'contacts',
     roles: staffRoles,
@@ -125,6 +131,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/contact-merges/:id/undo',
+    access: { none: 'a merge record names contact ids and counts, no identity values or messages; undo is for managers' },
     summary:
       'Undo a merge: both contacts are restored, with the messages that arrived since on the merged contact’s identities. Refused (409) while later merges of either contact stand.',
     tag: 'contacts',
@@ -148,6 +155,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/identity-merge-rules/:kind',
+    access: { none: 'configuration, not customer data; admins only for changes' },
     summary: 'Change the automatic merge rule of one identity kind (audited)',
     tag: 'contacts',
     roles: ['admin'],
@@ -158,6 +166,7 @@ export const identityRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/channels',
+    access: 'conversation',
     summary:
       'The channels a reply in this conversation can go out on, with the identity each reaches; pass one as `channelId` when replying. ' +
       'A channel with a service window (WeChat) says whether a free-form reply goes out now and until when (`window`); one with template messages lists them with their variables (`templates`)',

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import type { ObjectAccess } from '../../core/access/conversation-access.js';
 import type { UserRole } from '../../core/db/schema.js';
 import type { AuthenticatedUser } from '../../core/users/users.js';
 import type { Runtime } from '../runtime.js';
@@ -30,6 +31,13 @@ export interface ApiRoute<Body = unknown, Query = unknown> {
   tag: string;
   /** Roles allowed to call it. */
   roles: readonly UserRole[];
+  /**
+   * Need to know for the object the path's `:id` names: the app checks the caller may see that
+   * conversation, contact, message or attachment before the handler runs. A route with a path
+   * parameter that needs no such check says why (`{ none: reason }`); test/route-access.test.ts
+   * fails on a route with a parameter and neither.
+   */
+  access?: ObjectAccess | { none: string };
   /** Callable without signing in (sign-in itself); `roles` is then empty. */
   public?: boolean;
   body?: z.ZodType<Body>;

@@ -52,6 +52,7 @@ const teamAndAgentRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/teams/:id',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Rename a team',
     tag: 'routing',
     roles: ['admin'],
@@ -99,6 +100,7 @@ const teamAndAgentRoutes: ApiRoute[] = [
   defineRoute({
     method: 'put',
     path: '/agents/:id',
+    access: { none: 'managers only; a staff profile, not customer data' },
     summary: "Create or update a user's agent profile: skills, languages, teams, capacity (overall and per channel type)",
     tag: 'routing',
     roles: managers,
@@ -125,6 +127,7 @@ const teamAndAgentRoutes: ApiRoute[] = [
   defineRoute({
     method: 'put',
     path: '/agents/:id/presence',
+    access: { none: 'managers only; a staff profile, not customer data' },
     summary: "Set an agent's presence (supervisors, e.g. for someone who left without signing off)",
     tag: 'routing',
     roles: managers,
@@ -169,6 +172,7 @@ const ruleRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/routing/rules/:id',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Update a routing rule',
     tag: 'routing',
     roles: ['admin'],
@@ -179,6 +183,7 @@ const ruleRoutes: ApiRoute[] = [
   defineRoute({
     method: 'delete',
     path: '/routing/rules/:id',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Delete a routing rule',
     tag: 'routing',
     roles: ['admin'],
@@ -229,6 +234,7 @@ const conversationRoutingRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/resolve',
+    access: 'conversation',
     summary: "Resolve a conversation; the agent's freed capacity takes the next waiting conversation",
     tag: 'conversations',
     roles: staffRoles,
@@ -241,6 +247,7 @@ const conversationRoutingRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/reopen',
+    access: 'conversation',
     summary: 'Reopen a resolved conversation: back to its previous agent when they are online, else into the queue',
     tag: 'conversations',
     roles: staffRoles,
@@ -253,6 +260,7 @@ const conversationRoutingRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/conversations/:id/transfer',
+    access: 'conversation',
     summary: 'Transfer to an agent (online or busy, with room) or to a team’s queue, with a note. Agents transfer their own and may take a waiting (unassigned) conversation for themselves; supervisors reassign any.',
     tag: 'conversations',
     roles: staffRoles,
@@ -266,6 +274,7 @@ const conversationRoutingRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/transfers',
+    access: 'conversation',
     summary: "A conversation's transfers with their notes, oldest first",
     tag: 'conversations',
     roles: staffRoles,
@@ -287,6 +296,7 @@ const assignmentHistoryRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/conversations/:id/assignments',
+    access: 'conversation',
     summary:
       "A conversation's assignment history, oldest first: who had it, when, why it came to them, when and why it left them, with the transfers and their notes. Agents read it only for conversations they have had.",
     tag: 'conversations',

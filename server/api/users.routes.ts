@@ -20,6 +20,7 @@ export const userRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/users/:id',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Get a user',
     tag: 'users',
     roles: ['admin'],
@@ -43,6 +44,7 @@ export const userRoutes: ApiRoute[] = [
   defineRoute({
     method: 'patch',
     path: '/users/:id',
+    access: { none: 'admins only; admins see everything' },
     summary: "Rename, change the role of, disable or enable a user. A new role or disabling ends the user's sessions at once.",
     tag: 'users',
     roles: ['admin'],
@@ -54,6 +56,7 @@ export const userRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/users/:id/password',
+    access: { none: 'admins only; admins see everything' },
     summary: "Set a user's password (at least 12 characters): their sessions end and a sign-in lock on the account is lifted",
     tag: 'users',
     roles: ['admin'],
@@ -87,6 +90,7 @@ export const apiTokenRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/api-tokens/:id/revoke',
+    access: { none: 'admins only; admins see everything' },
     summary: 'Revoke an API token: the next request with it gets 401',
     tag: 'users',
     roles: ['admin'],
