@@ -28,6 +28,7 @@ import {
 import { createSlaHandler, slaJobNames, startSlaWorker, type SlaDeps } from '../workflows/sla.worker.js';
 import { slaWants } from '../core/sla/sla-clocks.js';
 import { createCsatHandler, csatWants } from '../workflows/csat.handler.js';
+import { campaignJobNames, startCampaignWorker } from '../workflows/campaign.worker.js';
 import { ensureRedis } from './redis-supervisor.js';
 import { acceptInboundEvents } from './webhooks.js';
 
@@ -279,12 +280,26 @@ export async function startWorkers(runtime: Runtime) {
     // Finding due mailboxes is one indexed query; each channel's own interval paces the polls.
     tickMs: 1_000,
   });
+  const campaigns = startCampaignWorker({
+    db: runtime.database.db,
+    adapters: runtime.adapters,
+    queues: runtime.queues,
+    redis: runtime.redis,
+    connection: runtime.redis,
+    prefix: config.REDIS_PREFIX,
+    events: runtime.events,
+    logger: runtime.logger,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.JOB_LOCK_MS,
+    sweepGraceMs: config.SWEEP_GRACE_MS,
+  });
+  await runtime.queues.campaigns.upsertJobScheduler('sweep-campaigns', { every: config.SWEEP_INTERVAL_MS }, { name: campaignJobNames.sweep });
   await runtime.queues.routing.upsertJobScheduler('sweep-routing', { every: config.SWEEP_INTERVAL_MS }, { name: jobNames.sweepRouting });
   await runtime.queues.sla.upsertJobScheduler('sweep-sla', { every: config.SWEEP_INTERVAL_MS }, { name: slaJobNames.sweep });
   return {
     /** Stops taking jobs and waits for running ones, at most `timeoutMs`. */
     async close(timeoutMs: number) {
-      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs), closeWithin(sla, timeoutMs), imapPolling.close(timeoutMs)]);
+      await Promise.all([pipeline.close(timeoutMs), closeWithin(domainEvents, timeoutMs), closeWithin(sla, timeoutMs), closeWithin(campaigns, timeoutMs), imapPolling.close(timeoutMs)]);
     },
   };
 }

@@ -38,11 +38,14 @@ export function createQueues(settings: QueueSettings) {
   const routing = new Queue(queueNames.routing, options);
   /** SLA timers (delayed jobs) and their sweeper. */
   const sla = new Queue(queueNames.sla, options);
+  /** Campaign runs, recipients and schedules (workflows/campaign.worker.ts). */
+  const campaigns = new Queue(queueNames.campaigns, options);
   return {
     inbound,
     outbound,
     routing,
     sla,
+    campaigns,
     /**
      * Hands committed domain events that a handler acts on (bot, routing, SLA) to the handlers,
      * and queues delivery of outbound messages the events announce. Re-handing the same batch
@@ -97,7 +100,7 @@ export function createQueues(settings: QueueSettings) {
       );
     },
     async close(): Promise<void> {
-      await Promise.all([inbound.close(), outbound.close(), routing.close(), sla.close()]);
+      await Promise.all([inbound.close(), outbound.close(), routing.close(), sla.close(), campaigns.close()]);
     },
   };
 }

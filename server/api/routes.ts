@@ -30,6 +30,7 @@ import type { Runtime } from '../runtime.js';
 import { routingRoutes } from './routing.routes.js';
 import { slaRoutes } from './sla.routes.js';
 import { auditRoutes } from './audit.routes.js';
+import { campaignApiRoutes } from './campaigns.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { apiTokenRoutes, userRoutes } from './users.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
@@ -341,4 +342,5 @@ export const apiRoutes: ApiRoute[] = [
   ...apiTokenRoutes,
   ...slaRoutes,
   ...auditRoutes,
+  ...campaignApiRoutes,
 ];

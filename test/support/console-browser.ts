@@ -68,7 +68,8 @@ export async function signInToConsole(
   await page.getByLabel(text.email).fill(user.email);
   await page.getByLabel(text.password, { exact: true }).fill(user.password);
   await page.getByRole('button', { name: text.submit }).click();
-  await page.getByRole('navigation').first().waitFor();
+  // The header is there once signed in, on a laptop and on a phone (where the menu is folded away).
+  await page.getByRole('banner').waitFor();
   return { page, errors, close: () => context.close() };
 }
 

@@ -2,7 +2,8 @@ import { Segmented } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { chooseLanguage, type Language } from '../i18n';
 
-export function LanguageSwitch() {
+/** `compact` shows 中 / EN, for a phone's header. */
+export function LanguageSwitch({ compact = false }: { compact?: boolean }) {
   const { t, i18n } = useTranslation();
   return (
     <Segmented<Language>
@@ -11,8 +12,8 @@ export function LanguageSwitch() {
       value={i18n.language === 'en' ? 'en' : 'zh'}
       onChange={chooseLanguage}
       options={[
-        { label: '中文', value: 'zh' },
-        { label: 'English', value: 'en' },
+        { label: compact ? '中' : '中文', value: 'zh', title: '中文' },
+        { label: compact ? 'EN' : 'English', value: 'en', title: 'English' },
       ]}
     />
   );

@@ -1,6 +1,6 @@
-import { DownOutlined, LogoutOutlined, UserOutlined } from '@ant-design/icons';
+import { DownOutlined, LogoutOutlined, MenuOutlined, UserOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Badge, Button, Dropdown, Layout, Menu, Select, Space, Spin, Tooltip, Typography, type MenuProps } from 'antd';
+import { Badge, Button, Dropdown, Grid, Layout, Menu, Select, Space, Spin, Tooltip, Typography, type MenuProps } from 'antd';
 import { Suspense, useMemo, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate } from 'react-router';
@@ -16,7 +16,7 @@ type Presence = (typeof presences)[number];
 const presenceColor: Record<Presence, string> = { online: '#52c41a', busy: '#faad14', away: '#8c8c8c', offline: '#d9d9d9' };
 
 /** The agent's own availability: online takes conversations from the queue, offline hands back unanswered ones. */
-function PresenceSwitch() {
+function PresenceSwitch({ compact }: { compact: boolean }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
   const me = useQuery({ queryKey: ['agents', 'me'], queryFn: () => get<{ presence: Presence }>('/agents/me') });
@@ -29,7 +29,7 @@ function PresenceSwitch() {
     <Select<Presence>
       aria-label={t('presenceLabel')}
       size="small"
-      style={{ width: 112 }}
+      style={{ width: compact ? 96 : 112 }}
       loading={me.isLoading || change.isPending}
       value={me.data?.presence}
       onChange={(presence) => change.mutate(presence)}
@@ -49,6 +49,8 @@ export function Shell({ children }: { children: ReactNode }) {
   const location = useLocation();
   const navigate = useNavigate();
   const [collapsed, setCollapsed] = useState(() => window.innerWidth < 900);
+  // On a phone the menu folds away completely (a tab opens it) and the header keeps only icons.
+  const phone = !Grid.useBreakpoint().md;
   const staff = staffRoles.includes(user.role);
 
   const items = useMemo<MenuProps['items']>(() => {
@@ -78,7 +80,17 @@ export function Shell({ children }: { children: ReactNode }) {
 
   return (
     <Layout className="shell">
-      <Layout.Sider collapsible collapsed={collapsed} onCollapse={setCollapsed} width={208} breakpoint="lg" theme="light" className="shell-sider">
+      <Layout.Sider
+        collapsible
+        trigger={phone ? null : undefined}
+        collapsed={collapsed}
+        onCollapse={setCollapsed}
+        width={208}
+        collapsedWidth={phone ? 0 : 80}
+        breakpoint="lg"
+        theme="light"
+        className="shell-sider"
+      >
         <div className="shell-brand" title={t('appName')}>
           <span className="shell-logo" aria-hidden>
             H
@@ -86,25 +98,31 @@ export function Shell({ children }: { children: ReactNode }) {
           {!collapsed && <span>{t('appName')}</span>}
         </div>
         <nav aria-label={t('appName')}>
-          <Menu mode="inline" selectedKeys={selected ? [selected] : []} items={items} />
+          <Menu mode="inline" selectedKeys={selected ? [selected] : []} items={items} onClick={() => phone && setCollapsed(true)} />
         </nav>
       </Layout.Sider>
       <Layout>
+        {phone && !collapsed && <div className="shell-mask" aria-hidden onClick={() => setCollapsed(true)} />}
         <Layout.Header className="shell-header">
-          <Space size="middle" wrap={false}>
+          {phone ? (
+            <Button type="text" icon={<MenuOutlined />} aria-label={t('menu')} aria-expanded={!collapsed} onClick={() => setCollapsed((value) => !value)} />
+          ) : (
+            <span />
+          )}
+          <Space size={phone ? 'small' : 'middle'} wrap={false}>
             {staff && (
               <Tooltip title={connected ? t('live.connected') : t('live.reconnecting')}>
                 <Badge status={connected ? 'success' : 'processing'} aria-label={connected ? t('live.connected') : t('live.reconnecting')} />
               </Tooltip>
             )}
-            {staff && <PresenceSwitch />}
-            <LanguageSwitch />
+            {staff && <PresenceSwitch compact={phone} />}
+            <LanguageSwitch compact={phone} />
             <Dropdown menu={userMenu} trigger={['click']}>
               <Button type="text" aria-label={`${t('signedInAs')} ${user.name}`}>
                 <Space>
                   <UserOutlined />
                   <span className="shell-user-name">{user.name}</span>
-                  <Typography.Text type="secondary">{t(`roles.${user.role}`)}</Typography.Text>
+                  {!phone && <Typography.Text type="secondary">{t(`roles.${user.role}`)}</Typography.Text>}
                   <DownOutlined />
                 </Space>
               </Button>
