@@ -24,6 +24,8 @@ import { defineRoute, type ApiRoute } from './route.js';
 /** Marketers build and run campaigns; they see totals and reasons, never conversations' contents. */
 const campaignRoles: readonly UserRole[] = ['admin', 'marketer'];
 const tag = 'campaigns';
+/** Audiences, templates and campaigns are marketing's own objects: the roles decide, as for every one of them. */
+const noCustomerObject = { none: "marketing's own object (audience, template or campaign); its roles decide" };
 
 const audienceRoutes: ApiRoute[] = [
   defineRoute({
@@ -59,6 +61,7 @@ const audienceRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/audiences/:id',
+    access: noCustomerObject,
     summary: 'Get an audience',
     tag,
     roles: campaignRoles,
@@ -68,6 +71,7 @@ const audienceRoutes: ApiRoute[] = [
   defineRoute({
     method: 'put',
     path: '/audiences/:id',
+    access: noCustomerObject,
     summary: "Replace an audience's name and filter (runs already materialised keep their recipients)",
     tag,
     roles: campaignRoles,
@@ -111,6 +115,7 @@ const templateRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/campaign-templates/:id',
+    access: noCustomerObject,
     summary: 'Get a template',
     tag,
     roles: campaignRoles,
@@ -120,6 +125,7 @@ const templateRoutes: ApiRoute[] = [
   defineRoute({
     method: 'put',
     path: '/campaign-templates/:id',
+    access: noCustomerObject,
     summary: 'Replace a template (messages not yet queued use the new text)',
     tag,
     roles: campaignRoles,
@@ -157,6 +163,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/campaigns/:id',
+    access: noCustomerObject,
     summary: 'Get a campaign',
     tag,
     roles: campaignRoles,
@@ -166,6 +173,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/campaigns/:id/results',
+    access: noCustomerObject,
     summary: "A campaign's results: totals by outcome, skips and deferrals by reason, failures by the provider's code, and sends per minute",
     tag,
     roles: campaignRoles,
@@ -178,6 +186,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'get',
     path: '/campaigns/:id/recipients',
+    access: noCustomerObject,
     summary: "A campaign's recipients with their outcome and reason or error code (no message text), latest first",
     tag,
     roles: campaignRoles,
@@ -188,6 +197,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/campaigns/:id/start',
+    access: noCustomerObject,
     summary: 'Start a draft: a one-off sends now or waits for its time (scheduled), a recurring one starts its schedule, a triggered one accepts triggers',
     tag,
     roles: campaignRoles,
@@ -203,6 +213,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/campaigns/:id/pause',
+    access: noCustomerObject,
     summary: 'Pause a campaign: nothing more is handed to the channel until it resumes (messages already queued still go)',
     tag,
     roles: campaignRoles,
@@ -216,6 +227,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/campaigns/:id/resume',
+    access: noCustomerObject,
     summary: 'Resume a paused campaign',
     tag,
     roles: campaignRoles,
@@ -229,6 +241,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/campaigns/:id/cancel',
+    access: noCustomerObject,
     summary: 'Cancel a campaign: recipients not yet handed to the channel are skipped (reason cancelled)',
     tag,
     roles: campaignRoles,
@@ -242,6 +255,7 @@ const campaignRoutes: ApiRoute[] = [
   defineRoute({
     method: 'post',
     path: '/campaigns/:id/trigger',
+    access: noCustomerObject,
     summary:
       "A bank system's event (a card expiring, an unusual payment) for one contact of a running triggered campaign: the contact is named by one identity or the bank's customer number, variables fill the template, and an idempotencyKey makes a repeated post send nothing more",
     tag,
