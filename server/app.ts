@@ -20,6 +20,7 @@ import type { Runtime } from './runtime.js';
 import { widgetDeps } from './webchat.js';
 import { mountEmailUnsubscribe } from './email-unsubscribe.js';
 import { rejectUnsafeInput } from './input-guard.js';
+import { limitPerAddress } from './rate-limit.js';
 import { handleWebhook } from './webhooks.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -55,6 +56,13 @@ export function createApp(runtime: Runtime) {
     express.raw({ type: () => true, limit: runtime.config.BODY_LIMIT_BYTES }),
     (req, res) => handleWebhook(runtime, req, res),
   );
+
+  // Public entry points, reached without signing in, are limited per client address; provider
+  // webhooks are not (a provider retries, and its addresses are shared by every account).
+  app.use('/email/unsubscribe', limitPerAddress(runtime, 'unsubscribe'));
+  app.use('/api/app', limitPerAddress(runtime, 'app'));
+  app.use('/widget', limitPerAddress(runtime, 'widget'));
+  app.use('/widget.js', limitPerAddress(runtime, 'widget'));
 
   mountEmailUnsubscribe(app, runtime);
 
