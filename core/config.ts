@@ -4,6 +4,11 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+const roleList = z
+  .string()
+  .transform((value) => value.split(',').map((role) => role.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(['admin', 'supervisor', 'agent', 'marketer'])))
+  .or(z.array(z.enum(['admin', 'supervisor', 'agent', 'marketer'])));
 const durationMs = z.coerce
   .number({ error: 'expected a number of milliseconds' })
   .int('expected a whole number of milliseconds')
@@ -41,6 +46,13 @@ const envSchema = z.object({
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OUTBOUND_ALLOW_PRIVATE: booleanFromEnv.default(false),
+  /**
+   * Roles that see phone numbers and emails inside message text masked (comma-separated, empty
+   * for none). Card and resident ID numbers are masked for every role (docs/security.md).
+   */
+  MASK_CONTACT_DETAILS_ROLES: roleList.default(['agent', 'marketer']),
+  /** Roles that may reveal a masked message's original text (POST /messages/:id/reveal, audited). */
+  MASK_REVEAL_ROLES: roleList.default(['admin', 'supervisor']),
   MIGRATE_ON_START: booleanFromEnv.default(true),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   SWEEP_INTERVAL_MS: durationMs.default(10_000),

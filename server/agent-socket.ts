@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { presentMessage } from '../core/security/message-view.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
@@ -92,6 +93,16 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
   subscriber.on('error', (error) => runtime.logger.warn({ error: error.message }, 'agent socket subscriber error'));
   void subscriber.subscribe(eventsChannel(prefix), routingChannel(prefix));
 
+  /**
+   * The customer's latest messages an assignment carries, masked as an agent sees them (the frame
+   * is serialized once for every listener, so for the most restricted role that hears it).
+   */
+  const asAgent = { role: 'agent' as const, policy: { contactDetailsRoles: runtime.config.MASK_CONTACT_DETAILS_ROLES, revealRoles: runtime.config.MASK_REVEAL_ROLES } };
+  const masked = (payload: Record<string, unknown>) =>
+    Array.isArray(payload.messages)
+      ? { ...payload, messages: (payload.messages as Array<{ text: string | null }>).map((message) => presentMessage(message, asAgent)) }
+      : payload;
+
   /** Sends one payload, serialized once, to each socket at most once. */
   const send = (payload: unknown, targets: Iterable<WebSocket>) => {
     const data = JSON.stringify(payload);
@@ -138,7 +149,7 @@ export function createAgentSocket(runtime: Runtime): UpgradeHandler {
           return refreshSoon(payload.conversationId as string);
         case 'conversation.assigned':
         case 'conversation.unassigned':
-          send(payload, [...watchers, ...socketsOf(payload.agentId as string)]);
+          send(masked(payload), [...watchers, ...socketsOf(payload.agentId as string)]);
           return refreshSoon(payload.conversationId as string);
         default:
           return;

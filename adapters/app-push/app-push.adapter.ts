@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { maskSensitiveText } from '../../core/security/masking.js';
 import type {
   AcceptedEvent,
   ChannelAdapter,
@@ -116,7 +117,8 @@ export const defaultNotificationBodies = { zh: '您有一条新消息', en: 'You
 
 function notificationFor(message: OutboundMessage, channel: ChannelContext<AppChannelConfig>, language: string | null): PushNotification {
   const { config } = channel;
-  const preview = config.showPreview && message.text ? truncate(message.text, 180) : undefined;
+  // A lock screen is seen by anyone near the phone: card, ID numbers, phones and emails masked.
+  const preview = config.showPreview && message.text ? truncate(maskSensitiveText(message.text), 180) : undefined;
   const defaultBody = primaryLanguage(language) === 'en' ? defaultNotificationBodies.en : defaultNotificationBodies.zh;
   return {
     messageId: message.id,

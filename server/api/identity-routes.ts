@@ -1,4 +1,7 @@
 import { listContactDevices } from '../../core/app-users/devices.js';
+import { visibleConversationIds } from '../../core/access/conversation-access.js';
+import { presentMessage } from '../../core/security/message-view.js';
+import { messageViewer } from './message-masking.js';
 import { getMerge, listMerges, mergeContactsManually, mergeInput, mergeListQuery, undoMerge, type ContactMerge } from '../../core/contacts/contact-merge.js';
 import {
   addIdentities,
@@ -77,7 +80,23 @@ export const identityRoutes: ApiRoute[] = [
     roles: staffRoles,
     query: pageQuery,
     responds: { status: 200, description: '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }' },
-    handle: ({ runtime, params, query }) => listTimeline(runtime.database.db, params.id!, query),
+    handle: async ({ runtime, user, params, query }) => {
+      const timeline = await listTimeline(runtime.database.db, params.id!, query);
+      // A contact's timeline spans conversations: an agent sees the messages of those they may see.
+      const visible =
+        user.role === 'admin'
+          ? undefined
+          : await visibleConversationIds(runtime.database.db, user, [
+              ...new Set(timeline.items.flatMap((entry) => (entry.type === 'message' ? [entry.conversationId] : []))),
+            ]);
+      const viewer = messageViewer(runtime, user);
+      return {
+        ...timeline,
+        items: timeline.items
+          .filter((entry) => entry.type !== 'message' || !visible || visible.has(entry.conversationId))
+          .map((entry) => (entry.type === 'message' ? presentMessage(entry, viewer) : entry)),
+      };
+    },
   }),
   defineRoute({
     method: 'get',

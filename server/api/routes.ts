@@ -35,6 +35,11 @@ import { authRoutes } from './auth.routes.js';
 import { apiTokenRoutes, userRoutes } from './users.routes.js';
 import { allRoles, defineRoute, FileReply, pageQuery, staffRoles, type ApiRoute } from './route.js';
 import { outboundMessageCreated } from '../../core/events.js';
+import { recordAudit } from '../../core/audit.js';
+import { mayReveal, presentMessage } from '../../core/security/message-view.js';
+import { maskIdentityValue } from '../../core/security/masking.js';
+import type { AuthenticatedUser } from '../../core/users/users.js';
+import { messageViewer } from './message-masking.js';
 
 const channelDeps = (runtime: Runtime): ChannelDeps => ({
   db: runtime.database.db,
@@ -44,9 +49,13 @@ const channelDeps = (runtime: Runtime): ChannelDeps => ({
 });
 
 /** Answers with a newly queued message and hands it to the pipeline (a repeated request is only answered). */
-async function announceQueued(runtime: Runtime, { message, created }: { message: { id: string; conversationId: string; contactId: string; channelId: string }; created: boolean }) {
+async function announceQueued(
+  runtime: Runtime,
+  user: AuthenticatedUser,
+  { message, created }: { message: { id: string; conversationId: string; contactId: string; channelId: string }; created: boolean },
+) {
   // Read before enqueueing: the answer shows the message as committed, not a worker's progress.
-  const view = await getMessage(runtime.database.db, message.id);
+  const view = presentMessage(await getMessage(runtime.database.db, message.id), messageViewer(runtime, user));
   if (created) {
     await enqueueOrLeaveToSweeper(runtime, () =>
       runtime.events.publish([outboundMessageCreated(message)]),
@@ -168,11 +177,16 @@ const contactRoutes: ApiRoute[] = [
     method: 'get',
     path: '/contacts/:id',
     access: 'contact',
-    summary: 'Get a contact with all its identities',
+    summary: 'Get a contact with all its identities (a marketer gets their values masked)',
     tag: 'contacts',
     roles: allRoles,
     responds: { status: 200, description: 'Contact with identities[]' },
-    handle: ({ runtime, params }) => getContact(runtime.database.db, params.id!),
+    handle: async ({ runtime, user, params }) => {
+      const contact = await getContact(runtime.database.db, params.id!);
+      // Marketers work with audiences and aggregates: they learn a customer exists, not how to reach them.
+      if (user.role !== 'marketer') return contact;
+      return { ...contact, identities: contact.identities.map((identity) => ({ ...identity, value: maskIdentityValue(identity.kind, identity.value), masked: true })) };
+    },
   }),
 ];
 
@@ -190,7 +204,11 @@ const conversationRoutes: ApiRoute[] = [
       description:
         '{ items: [Conversation & { contact: { id, name, tier }, lastChannel: { id, type, name } | null, lastMessage: { id, text (first 120 characters), truncated, contentKind, direction, authorKind, at } | null, team: { id, name } | null, assignee: { id, name } | null, waitingSeconds (while queued, else null), unansweredCount }], nextCursor }',
     },
-    handle: ({ runtime, user, query }) => listConversations(runtime.database.db, user, query),
+    handle: async ({ runtime, user, query }) => {
+      const page = await listConversations(runtime.database.db, user, query);
+      const viewer = messageViewer(runtime, user);
+      return { ...page, items: page.items.map((item) => ({ ...item, lastMessage: item.lastMessage && presentMessage(item.lastMessage, viewer) })) };
+    },
   }),
   defineRoute({
     method: 'get',
@@ -211,7 +229,11 @@ const conversationRoutes: ApiRoute[] = [
     roles: staffRoles,
     query: pageQuery.extend(messagePageQuery.shape),
     responds: { status: 200, description: '{ items: Message[], nextCursor }' },
-    handle: ({ runtime, params, query }) => listMessages(runtime.database.db, params.id!, query),
+    handle: async ({ runtime, user, params, query }) => {
+      const page = await listMessages(runtime.database.db, params.id!, query);
+      const viewer = messageViewer(runtime, user);
+      return { ...page, items: page.items.map((message) => presentMessage(message, viewer)) };
+    },
   }),
   defineRoute({
     method: 'post',
@@ -227,6 +249,7 @@ const conversationRoutes: ApiRoute[] = [
     handle: async ({ runtime, user, params, body, req }) =>
       announceQueued(
         runtime,
+        user,
         await queueAgentReply(
           { db: runtime.database.db, adapters: runtime.adapters },
           { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
@@ -247,6 +270,7 @@ const conversationRoutes: ApiRoute[] = [
     handle: async ({ runtime, user, params, body, req }) =>
       announceQueued(
         runtime,
+        user,
         await queueTemplateMessage(
           { db: runtime.database.db, adapters: runtime.adapters },
           { conversationId: params.id!, authorId: user.id, idempotencyKey: req.get('idempotency-key'), input: body },
@@ -261,7 +285,30 @@ const conversationRoutes: ApiRoute[] = [
     tag: 'conversations',
     roles: staffRoles,
     responds: { status: 200, description: 'the Message' },
-    handle: ({ runtime, params }) => getMessage(runtime.database.db, params.id!),
+    handle: async ({ runtime, user, params }) => presentMessage(await getMessage(runtime.database.db, params.id!), messageViewer(runtime, user)),
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/messages/:id/reveal',
+    access: 'message',
+    summary:
+      "A masked message's original text, for the roles MASK_REVEAL_ROLES allows (default admin, supervisor); every reveal is in the audit log (message.reveal)",
+    tag: 'conversations',
+    roles: staffRoles,
+    responds: { status: 200, description: '{ id, text }' },
+    fails: { 403: 'the role may not reveal' },
+    handle: async ({ runtime, user, params }) => {
+      if (!mayReveal(messageViewer(runtime, user))) throw new HubError(403, 'forbidden', `role ${user.role} may not reveal masked values`);
+      const message = await getMessage(runtime.database.db, params.id!);
+      await recordAudit(runtime.database.db, {
+        actorUserId: user.id,
+        action: 'message.reveal',
+        targetType: 'message',
+        targetId: message.id,
+        details: { conversationId: message.conversationId },
+      });
+      return { id: message.id, text: message.text };
+    },
   }),
 ];
 
