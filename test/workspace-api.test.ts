@@ -135,3 +135,54 @@ describe('a long conversation read from its end', () => {
     expect((await hub.api('GET', `/api/v1/conversations/${id}/messages?order=sideways`)).status).toBe(400);
   });
 });
+
+describe("a contact's whole history read from its end", () => {
+  it('pages the timeline newest first with order=desc, each message with its channel and its conversation; oldest first as before', async () => {
+    const phone = '+8613900000005';
+    const first = await waitingConversation(phone);
+    expect((await hub.api('POST', `/api/v1/conversations/${first}/resolve`)).status).toBe(200);
+    const app = await hub.api('POST', '/api/v1/channels', { type: 'api', name: 'Mobile banking', config: { callbackUrl: callback.url, secret: 'mobile-banking-secret-0123456789' } });
+    expect(app.status).toBe(201);
+    expect((await hub.postSigned(app.body.id, 'mobile-banking-secret-0123456789', { messageId: 'history-2', from: { kind: 'phone', value: phone }, text: '转账失败了' })).status).toBe(200);
+    const second = await waitFor(async () => {
+      const [row] = await hub.runtime.database.query<{ conversation_id: string }>(sql`select conversation_id from messages where text = '转账失败了'`);
+      return row?.conversation_id;
+    }, 10_000, 'second conversation');
+    expect(second).not.toBe(first);
+    const { contactId } = (await hub.api('GET', `/api/v1/conversations/${second}`)).body;
+    expect((await hub.api('POST', `/api/v1/conversations/${second}/notes`, { text: '客户称转账失败' })).status).toBe(201);
+
+    const newest = await hub.api('GET', `/api/v1/contacts/${contactId}/timeline?order=desc&limit=2`);
+    expect(newest.status).toBe(200);
+    expect(newest.body.items.map((entry: any) => entry.text)).toEqual(['客户称转账失败', '转账失败了']);
+    expect(newest.body.items[1]).toMatchObject({
+      type: 'message',
+      conversationId: second,
+      contactId,
+      channelId: app.body.id,
+      direction: 'inbound',
+      authorId: null,
+      status: 'received',
+      errorCode: null,
+      createdAt: expect.any(String),
+      seq: expect.anything(),
+      channel: { type: 'api', name: 'Mobile banking' },
+      conversation: { status: 'open', createdAt: expect.any(String), channelId: app.body.id, channelType: 'api', channelName: 'Mobile banking' },
+    });
+    const older = await hub.api('GET', `/api/v1/contacts/${contactId}/timeline?order=desc&limit=2&cursor=${newest.body.nextCursor}`);
+    expect(older.body.items).toEqual([
+      expect.objectContaining({ text: '你好', conversationId: first, channel: { type: 'api', name: 'Core banking' }, conversation: expect.objectContaining({ status: 'resolved', channelId: channel.id }) }),
+    ]);
+    expect(older.body.nextCursor).toBeNull();
+
+    const ascending = await hub.api('GET', `/api/v1/contacts/${contactId}/timeline?limit=2`);
+    expect(ascending.body.items.map((entry: any) => entry.text)).toEqual(['你好', '转账失败了']);
+    expect((await hub.api('GET', `/api/v1/contacts/${contactId}/timeline?order=sideways`)).status).toBe(400);
+
+    // The agent of the second conversation reads the contact's history: theirs, without the one they never saw.
+    expect((await agent.api('POST', `/api/v1/conversations/${second}/transfer`, { agentId: agent.id })).status).toBe(200);
+    const theirs = await agent.api('GET', `/api/v1/contacts/${contactId}/timeline?order=desc`);
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.items.map((entry: any) => entry.conversationId)).toContain(second);
+  });
+});

@@ -1,9 +1,9 @@
-import { and, asc, eq, isNotNull, or, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { and, asc, desc, eq, isNotNull, or, sql, type SQL } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/client.js';
-import { contactMerges, contacts, identityKinds, mergeSuggestions, messages, type IdentityKind } from '../db/schema.js';
+import { channels, contactMerges, contacts, conversations, identityKinds, mergeSuggestions, messages, type IdentityKind } from '../db/schema.js';
 import { badRequest } from '../errors.js';
 import { cursorPart, decodeCursor, toPage } from '../pagination.js';
 import { jsonDepth, parseInput } from '../validation.js';
@@ -172,15 +172,25 @@ const timelineCursor = z.tuple([cursorPart.timestamp, z.string().regex(/^(m\d{19
 /** A timestamp as text with its microseconds, so cursors compare exactly as the database orders. */
 const instant = (column: SQL | AnyPgColumn) => sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+export const timelineQuery = z.object({
+  /** `desc`: newest first, each page older than the last, for a console reading the history from its end. */
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+const conversationChannels = alias(channels, 'conversation_channel');
+
 /**
- * Everything that happened to the contact across channels and conversations, oldest first: its
- * messages, and the merges and undos it took part in. A merge made while a message was processed
- * lists just before that message.
+ * Everything that happened to the contact across channels and conversations, oldest first (or
+ * newest first with `order: 'desc'`): its messages, each with its channel and its conversation's
+ * start, status and first channel so a reader can tell the conversations apart, and the merges and
+ * undos it took part in. A merge made while a message was processed lists just before that message.
  */
-export async function listTimeline(db: Db, id: string, page: { limit: number; cursor?: string | undefined }) {
+export async function listTimeline(db: Db, id: string, page: { limit: number; cursor?: string | undefined; order?: 'asc' | 'desc' | undefined }) {
   const live = await resolveLiveContactId(db, id);
-  const after = decodeCursor(page.cursor, timelineCursor);
-  const afterCursor = (at: SQL, tie: SQL) => (after ? sql`(${at}, ${tie}) > (${after[0]}, ${after[1]})` : undefined);
+  const from = decodeCursor(page.cursor, timelineCursor);
+  const newestFirst = page.order === 'desc';
+  const beyond = (at: SQL, tie: SQL) => (from ? (newestFirst ? sql`(${at}, ${tie}) < (${from[0]}, ${from[1]})` : sql`(${at}, ${tie}) > (${from[0]}, ${from[1]})`) : undefined);
+  const direction = newestFirst ? desc : asc;
 
   const messageAt = instant(messages.createdAt);
   const messageTie = sql<string>`'m' || lpad(${messages.seq}::text, 19, '0')`;
@@ -190,18 +200,36 @@ export async function listTimeline(db: Db, id: string, page: { limit: number; cu
       tie: messageTie,
       id: messages.id,
       conversationId: messages.conversationId,
+      contactId: messages.contactId,
       channelId: messages.channelId,
       identityId: messages.identityId,
       direction: messages.direction,
       authorKind: messages.authorKind,
+      authorId: messages.authorId,
       contentKind: messages.contentKind,
       text: messages.text,
       payload: messages.payload,
       status: messages.status,
+      errorCode: messages.errorCode,
+      errorMessage: messages.errorMessage,
+      createdAt: messages.createdAt,
+      sentAt: messages.sentAt,
+      seq: messages.seq,
+      channel: { type: channels.type, name: channels.name },
+      conversation: {
+        status: conversations.status,
+        createdAt: conversations.createdAt,
+        channelId: conversationChannels.id,
+        channelType: conversationChannels.type,
+        channelName: conversationChannels.name,
+      },
     })
     .from(messages)
-    .where(and(eq(messages.contactId, live), afterCursor(messageAt, messageTie)))
-    .orderBy(asc(messages.createdAt), asc(messages.seq))
+    .leftJoin(channels, eq(channels.id, messages.channelId))
+    .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+    .leftJoin(conversationChannels, sql`${conversationChannels.id} = ${conversations.seenChannelIds}[1]`)
+    .where(and(eq(messages.contactId, live), beyond(messageAt, messageTie)))
+    .orderBy(direction(messages.createdAt), direction(messages.seq))
     .limit(page.limit + 1);
 
   const involved = or(eq(contactMerges.survivorId, live), eq(contactMerges.mergedId, live));
@@ -211,16 +239,16 @@ export async function listTimeline(db: Db, id: string, page: { limit: number; cu
   const mergeRows = await db
     .select({ at: mergedAt, tie: mergedTie, ...mergeColumns })
     .from(contactMerges)
-    .where(and(involved, afterCursor(mergedAt, mergedTie)))
-    .orderBy(asc(contactMerges.createdAt))
+    .where(and(involved, beyond(mergedAt, mergedTie)))
+    .orderBy(direction(contactMerges.createdAt))
     .limit(page.limit + 1);
   const undoneAt = instant(contactMerges.undoneAt);
   const undoneTie = sql<string>`'u' || ${contactMerges.id}::text`;
   const undoRows = await db
     .select({ at: undoneAt, tie: undoneTie, ...mergeColumns })
     .from(contactMerges)
-    .where(and(involved, isNotNull(contactMerges.undoneAt), afterCursor(undoneAt, undoneTie)))
-    .orderBy(asc(contactMerges.undoneAt))
+    .where(and(involved, isNotNull(contactMerges.undoneAt), beyond(undoneAt, undoneTie)))
+    .orderBy(direction(contactMerges.undoneAt))
     .limit(page.limit + 1);
 
   const entries = [
@@ -228,6 +256,7 @@ export async function listTimeline(db: Db, id: string, page: { limit: number; cu
     ...mergeRows.map(({ tie, ...row }) => ({ type: 'contact.merged' as const, tie, ...row })),
     ...undoRows.map(({ tie, ...row }) => ({ type: 'contact.merge_undone' as const, tie, ...row })),
   ].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.tie < b.tie ? -1 : a.tie > b.tie ? 1 : 0));
+  if (newestFirst) entries.reverse();
   const pageOf = toPage(entries, page.limit, (entry) => [entry.at, entry.tie]);
   return { contactId: live, items: pageOf.items.map(({ tie: _tie, ...entry }) => entry), nextCursor: pageOf.nextCursor };
 }

@@ -9,6 +9,7 @@ import {
   identityInput,
   listDuplicates,
   listTimeline,
+  timelineQuery,
   updateContact,
   upsertContact,
   upsertContactInput,
@@ -75,11 +76,17 @@ export const identityRoutes: ApiRoute[] = [
     method: 'get',
     path: '/contacts/:id/timeline',
     access: 'contact',
-    summary: 'Everything that happened to the contact across channels and conversations, oldest first: messages, merges and undos',
+    summary:
+      'Everything that happened to the contact across channels and conversations, oldest first, or newest first with `order=desc` (the cursor then leads to older entries): messages, merges and undos. ' +
+      'A message carries its channel and its conversation (start, status, first channel), so a reader can tell the conversations apart',
     tag: 'contacts',
     roles: staffRoles,
-    query: pageQuery,
-    responds: { status: 200, description: '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }' },
+    query: pageQuery.extend(timelineQuery.shape),
+    responds: {
+      status: 200,
+      description:
+        '{ contactId, items: [{ type: message | contact.merged | contact.merge_undone, at, … }], nextCursor }; a message also has the Message fields, channel: { type, name } and conversation: { status, createdAt, channelId, channelType, channelName }',
+    },
     handle: async ({ runtime, user, params, query }) => {
       const timeline = await listTimeline(runtime.database.db, params.id!, query);
       // A contact's timeline spans conversations: an agent sees the messages of those they may see.
