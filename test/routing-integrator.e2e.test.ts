@@ -199,6 +199,8 @@ describe('the notice texts an integrator sees', () => {
     const settings = (await hub.api('GET', '/api/v1/routing/settings')).body;
     expect(routingDoc).toContain(settings.queueNotice.texts.zh);
     expect(routingDoc).toContain(settings.queueNotice.texts.en);
+    expect(routingDoc).toContain(settings.queueNotice.placedAheadTexts.zh);
+    expect(routingDoc).toContain(settings.queueNotice.placedAheadTexts.en);
 
     const botChannel = await hub.createApiChannel(callback.url);
     const bot = (await hub.api('GET', `/api/v1/channels/${botChannel.id}/bot`)).body;
@@ -217,7 +219,7 @@ describe('the notice texts an integrator sees', () => {
 
     const notice = await waitFor(async () => callbacksFor(id).find((b) => b.payload?.queueNotice), 10_000, 'queue notice callback');
     const { position, ahead, minutes } = notice.payload.queueNotice;
-    expect(notice.payload.queueNotice).toEqual({ position: expect.any(Number), ahead: position - 1, minutes: expect.any(Number) });
+    expect(notice.payload.queueNotice).toEqual({ position: expect.any(Number), ahead: position - 1, minutes: expect.any(Number), reason: 'joined' });
     expect(minutes).toBeGreaterThanOrEqual(1);
     expect(notice.text).toBe(settings.queueNotice.texts.zh.replace('{ahead}', ahead).replace('{position}', position).replace('{minutes}', minutes));
     expect(routingDoc).toMatch(/payload\.queueNotice/);

@@ -59,7 +59,7 @@ describe('routing end to end', () => {
 
     const notice = await waitFor(async () => callbacksFor(id).find((b) => b.payload?.queueNotice), 10_000, 'queue notice at the bank system');
     expect(notice.text).toContain('排第 1 位');
-    expect(notice.payload.queueNotice).toEqual({ position: 1, ahead: 0, minutes: expect.any(Number) });
+    expect(notice.payload.queueNotice).toEqual({ position: 1, ahead: 0, minutes: expect.any(Number), reason: 'joined' });
     const queue = await hub.api('GET', '/api/v1/routing/queue');
     expect(queue.body.items).toEqual([expect.objectContaining({ id, position: 1 })]);
     expect((await conversation(id)).assigneeId).toBeNull();

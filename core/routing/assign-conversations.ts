@@ -74,6 +74,26 @@ function adjustedLoad(channelType: string | null, delta: 1 | -1): SQL {
   return sql`jsonb_set(${agentProfiles.channelLoad}, array[${channelType}::text], to_jsonb(greatest(coalesce((${agentProfiles.channelLoad} ->> ${channelType})::int, 0) + ${delta}, 0)))`;
 }
 
+/**
+ * A place in line for a conversation joining the queue: the database function locks the single
+ * `queue_clock` row until the transaction ends and returns a time later than every stamp before
+ * it (migrations/0016). So `queued_at` follows the order in which joins commit, whichever process
+ * runs them, and a customer told their place after their join committed is never overtaken by a
+ * join that committed later. Lazy inside coalesce: a conversation that keeps its place takes no
+ * lock. Because the lock is held until commit, it must be the last lock a transaction takes:
+ * stamp after the conversation's, the agents' and the audit chain's rows are locked.
+ */
+export const queueStamp = sql`hub_queue_stamp()`;
+
+/** Stamps the conversations of `ids` that have no place in line yet (see `queueStamp`). */
+export async function stampQueued(tx: Db, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  await tx
+    .update(conversations)
+    .set({ queuedAt: queueStamp })
+    .where(and(inArray(conversations.id, ids), isNull(conversations.queuedAt)));
+}
+
 /** Thrown inside a transaction to undo it when another router took the conversation first. */
 class TakenConcurrently extends Error {}
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { contacts, conversations, queueLine } from '../db/schema.js';
 import { HubError } from '../errors.js';
@@ -91,10 +91,28 @@ function waitEstimator(measured: WaitMeasure | null, settings: RoutingSettings) 
   };
 }
 
+/** Why a customer is told their place: they joined, moved up, or others were placed ahead. */
+export type QueueNoticeReason = 'joined' | 'moved' | 'placed_ahead';
+
+/**
+ * The conversation's place in its line (1 = next), as a correlated subquery of a statement on
+ * `conversations`: the same range count as `queuePositions(…, { only })`.
+ */
+const placeInLine = sql<number>`(1 + (select count(*) from conversations ahead where ahead.routing_status = 'queued'
+  and ${queueLine(sql`ahead.team_id`)} = ${queueLine(conversations.teamId)}
+  and (-ahead.priority, ahead.queued_at, ahead.id) < (-${conversations.priority}, ${conversations.queuedAt}, ${conversations.id})))::int`;
+
 /**
  * Tells waiting customers their place and estimated wait on their own channel: once when they
  * join, then only when the place moved by at least `minPositionChange`, and never more often
  * than `minIntervalSeconds`. `only` limits the check to some conversations (those just queued).
+ *
+ * The line is in commit order (`queueStamp`), so a place only gets better, unless customers with
+ * a higher priority (or returned to the line) are put ahead; that notice says so. Several
+ * processes may check the same conversation at once (the handover's notice and any process's
+ * sweeper): the place is counted again, and the throttle checked against the notice last
+ * recorded, in the statement that records the new one, and only if the notice read is still the
+ * last one. So each change is told once, with the place as it is when told.
  */
 export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSettings, only?: string[]): Promise<DomainEvent[]> {
   const notice = settings.queueNotice;
@@ -109,22 +127,36 @@ export async function sendQueueNotices(deps: RoutingDeps, settings: RoutingSetti
   const estimate = waitEstimator(due[0]!.waitMeasure, settings);
   const events: DomainEvent[] = [];
   for (const row of due) {
-    const texts = primaryLanguage(row.language) === 'en' ? notice.texts.en : notice.texts.zh;
-    // The numbers travel with the text, so a bank's app or system can word the notice itself.
-    const queueNotice = { position: row.position, ahead: row.position - 1, minutes: estimate(row.position, row.teamId) };
-    const text = texts
-      .replaceAll('{position}', String(queueNotice.position))
-      .replaceAll('{ahead}', String(queueNotice.ahead))
-      .replaceAll('{minutes}', String(queueNotice.minutes));
+    const told = row.noticePosition;
     const message = await deps.db.transaction(async (tx) => {
-      // Locks the conversation while it still waits, records the notice and reads what queueing
-      // the message needs, in one statement.
+      // Locks the conversation while it still waits and nobody told it since it was read, counts
+      // its place afresh, checks the throttle and records the notice, in one statement.
       const [locked] = await tx
         .update(conversations)
-        .set({ queueNoticePosition: row.position, queueNoticeAt: sql`now()` })
-        .where(and(eq(conversations.id, row.id), eq(conversations.routingStatus, 'queued')))
-        .returning(lockedConversationColumns);
-      if (!locked) return undefined;
+        .set({ queueNoticePosition: placeInLine, queueNoticeAt: sql`now()` })
+        .where(
+          and(
+            eq(conversations.id, row.id),
+            eq(conversations.routingStatus, 'queued'),
+            told === null
+              ? isNull(conversations.queueNoticePosition)
+              : sql`${conversations.queueNoticePosition} = ${told}
+                  and abs(${placeInLine} - ${told}) >= ${notice.minPositionChange}
+                  and (${conversations.queueNoticeAt} is null or ${conversations.queueNoticeAt} <= now() - make_interval(secs => ${notice.minIntervalSeconds}))`,
+          ),
+        )
+        .returning({ ...lockedConversationColumns, position: conversations.queueNoticePosition, teamId: conversations.teamId });
+      if (!locked || locked.position === null) return undefined;
+      const position = locked.position;
+      const reason: QueueNoticeReason = told === null ? 'joined' : position > told ? 'placed_ahead' : 'moved';
+      const english = primaryLanguage(row.language) === 'en';
+      const texts = reason === 'placed_ahead' ? notice.placedAheadTexts : notice.texts;
+      // The numbers travel with the text, so a bank's app or system can word the notice itself.
+      const queueNotice = { position, ahead: position - 1, minutes: estimate(position, locked.teamId), reason };
+      const text = (english ? texts.en : texts.zh)
+        .replaceAll('{position}', String(queueNotice.position))
+        .replaceAll('{ahead}', String(queueNotice.ahead))
+        .replaceAll('{minutes}', String(queueNotice.minutes));
       try {
         return await queueOutboundMessage(
           tx,

@@ -16,9 +16,11 @@ import {
   mergeOutcome,
   onlineWithRoom,
   pullForAgent,
+  queueStamp,
   releaseAssignment,
   routableColumns,
   routeConversation,
+  stampQueued,
   type RoutingDeps,
   type RoutingOutcome,
 } from './assign-conversations.js';
@@ -98,12 +100,15 @@ export async function handOverConversation(
     });
     const vip = tier !== null && settings.vipTiers.some((vipTier) => sameTier(vipTier, tier));
     const priority = Math.max(conversation.priority, handover.priority ?? 0, rule?.actions.priority ?? 0, vip ? settings.vipPriority : 0);
+    // The place in line is stamped last, so the queue's lock is held only until the commit:
+    // here when nobody has room (a queue building up, the common case in a burst), else after
+    // trying to assign.
     const [queued] = await tx
       .update(conversations)
       .set({
         routingStatus: 'queued',
         handedOverAt: sql`coalesce(${conversations.handedOverAt}, now())`,
-        queuedAt: sql`coalesce(${conversations.queuedAt}, now())`,
+        queuedAt: conversation.anyoneHasRoom ? undefined : sql`coalesce(${conversations.queuedAt}, ${queueStamp})`,
         priority,
         teamId: rule?.actions.teamId ?? conversation.teamId,
         requiredSkills: rule?.actions.requiredSkills ?? [],
@@ -115,9 +120,13 @@ export async function handOverConversation(
       })
       .where(eq(conversations.id, handover.conversationId))
       .returning(routableColumns);
+    if (!conversation.anyoneHasRoom) return { settings, notices: [] };
     // Routed while still locked: nobody can take the conversation in between, so it needs no
-    // second read and transaction of its own.
-    return { settings, notices: conversation.anyoneHasRoom ? await assignBestAgent(tx, queued!, settings.strategy) : [] };
+    // second read and transaction of its own. Stamped even when assigned, so that a transfer to
+    // a team later gives it back its place.
+    const notices = await assignBestAgent(tx, queued!, settings.strategy);
+    await stampQueued(tx, [handover.conversationId]);
+    return { settings, notices };
   });
   if (!placed) return emptyOutcome();
   const outcome: RoutingOutcome = {
@@ -193,7 +202,8 @@ export async function reopenConversation(deps: RoutingDeps, conversationId: stri
         resolvedAt: null,
         routingStatus: 'queued',
         assigneeId: null,
-        queuedAt: sql`now()`,
+        // A new place at the end of the line, stamped last (below).
+        queuedAt: null,
         handedOverAt: sql`coalesce(${conversations.handedOverAt}, now())`,
         queueNoticePosition: null,
         queueNoticeAt: null,
@@ -201,8 +211,8 @@ export async function reopenConversation(deps: RoutingDeps, conversationId: stri
       })
       .where(eq(conversations.id, conversationId));
     const previous = conversation.assigneeId;
-    if (!previous) return null;
-    const ok = await assignTo(tx, { ...conversation, routingStatus: 'queued' }, previous, { reason: 'reopen', presences: ['online'] });
+    const ok = previous ? await assignTo(tx, { ...conversation, routingStatus: 'queued' }, previous, { reason: 'reopen', presences: ['online'] }) : false;
+    await stampQueued(tx, [conversationId]);
     return ok ? previous : null;
   });
   const reopened = { type: 'conversation.reopened' as const, conversationId };
@@ -257,7 +267,7 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
     const teamId = transfer.teamId ?? conversation.teamId;
     await tx
       .update(conversations)
-      .set({ routingStatus: 'queued', assigneeId: null, teamId, queuedAt: sql`coalesce(${conversations.queuedAt}, now())`, updatedAt: sql`now()` })
+      .set({ routingStatus: 'queued', assigneeId: null, teamId, updatedAt: sql`now()` })
       .where(eq(conversations.id, conversationId));
     // Taking a waiting conversation is an assignment from the queue, chosen by the agent instead of routing.
     const reason = claim ? 'queue' : actor.id === conversation.assigneeId ? 'transfer' : 'reassign';
@@ -279,6 +289,8 @@ export async function transferConversation(deps: RoutingDeps, actor: Actor, conv
       actorUserId: actor.id,
     });
     await recordAudit(tx, { actorUserId: actor.id, action: claim ? 'conversation.claim' : `conversation.${reason}`, targetType: 'conversation', targetId: conversationId, details: { from, ...transfer } });
+    // It keeps its place in line; one that never had one gets it last, after the audit chain's lock.
+    if (!conversation.queuedAt) await stampQueued(tx, [conversationId]);
     return { from, reason };
   });
   const outcome = emptyOutcome();
@@ -312,6 +324,7 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
     if (actor.id !== agentId) {
       await recordAudit(tx, { actorUserId: actor.id, action: 'agent.presence', targetType: 'user', targetId: agentId, details: { presence } });
     }
+    await stampQueued(tx, requeued);
     return requeued;
   });
   const outcome = emptyOutcome();
@@ -323,7 +336,8 @@ export async function setPresence(deps: RoutingDeps, actor: Actor, agentId: stri
 
 /**
  * Puts an agent's conversations that no agent has answered since the assignment back in line,
- * keeping their place. Returns their ids.
+ * keeping their place. Returns their ids; the caller stamps those that never had a place
+ * (stampQueued) as the last thing its transaction does.
  */
 async function requeueUnanswered(tx: Db, agentId: string): Promise<string[]> {
   const unanswered = await tx
@@ -374,7 +388,11 @@ export async function sweepRouting(deps: RoutingDeps, graceMs: number): Promise<
     .from(agentProfiles)
     .where(and(eq(agentProfiles.presence, 'offline'), gt(agentProfiles.activeCount, 0)));
   for (const { userId } of offlineWithWork) {
-    const returned = await deps.db.transaction((tx) => requeueUnanswered(tx, userId));
+    const returned = await deps.db.transaction(async (tx) => {
+      const requeued = await requeueUnanswered(tx, userId);
+      await stampQueued(tx, requeued);
+      return requeued;
+    });
     for (const id of returned) outcome.notices.push({ type: 'conversation.unassigned', conversationId: id, agentId: userId, reason: 'agent_offline' });
     if (returned.length) mergeOutcome(outcome, await placeQueued(deps, returned));
   }

@@ -36,6 +36,18 @@ export const routingSettingsSchema = z.object({
           ),
         })
         .prefault({}),
+      /**
+       * The same, when the customer's place got worse since their last notice: customers with a
+       * higher priority (or returned to the line, keeping their place) were put ahead of them.
+       */
+      placedAheadTexts: z
+        .object({
+          zh: noticeText.default('有优先处理的客户排到了您前面，您现在排第 {position} 位，前面还有 {ahead} 位客户，预计等待约 {minutes} 分钟。'),
+          en: noticeText.default(
+            'Customers with priority were placed ahead of you: you are now number {position} in the queue ({ahead} ahead of you); the estimated wait is about {minutes} min.',
+          ),
+        })
+        .prefault({}),
     })
     .prefault({}),
 });
@@ -53,6 +65,7 @@ export const updateRoutingSettingsInput = z.object({
       minIntervalSeconds: z.number().int().min(0).max(86_400).optional(),
       minPositionChange: z.number().int().min(1).max(1000).optional(),
       texts: z.object({ zh: noticeText.optional(), en: noticeText.optional() }).optional(),
+      placedAheadTexts: z.object({ zh: noticeText.optional(), en: noticeText.optional() }).optional(),
     })
     .optional(),
 });
@@ -79,7 +92,12 @@ export async function updateRoutingSettings(db: Db, actorUserId: string, input: 
     const next = routingSettingsSchema.parse({
       ...current,
       ...patch,
-      queueNotice: { ...current.queueNotice, ...patch.queueNotice, texts: { ...current.queueNotice.texts, ...patch.queueNotice?.texts } },
+      queueNotice: {
+        ...current.queueNotice,
+        ...patch.queueNotice,
+        texts: { ...current.queueNotice.texts, ...patch.queueNotice?.texts },
+        placedAheadTexts: { ...current.queueNotice.placedAheadTexts, ...patch.queueNotice?.placedAheadTexts },
+      },
     });
     await tx
       .insert(routingSettings)
