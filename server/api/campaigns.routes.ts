@@ -16,7 +16,8 @@ import {
   triggerCampaign,
   triggerInput,
 } from '../../core/campaigns/campaigns.js';
-import type { UserRole } from '../../core/db/schema.js';
+import { asc } from 'drizzle-orm';
+import { channels, type UserRole } from '../../core/db/schema.js';
 import { enqueueRecipients, resumeCampaignJobs, scheduleCampaign, unscheduleCampaign } from '../../workflows/campaign.worker.js';
 import { enqueueOrLeaveToSweeper } from '../enqueue.js';
 import { defineRoute, type ApiRoute } from './route.js';
@@ -136,6 +137,20 @@ const templateRoutes: ApiRoute[] = [
 ];
 
 const campaignRoutes: ApiRoute[] = [
+  defineRoute({
+    method: 'get',
+    path: '/campaign-channels',
+    summary: 'The channels a campaign may send on: id, name, type and whether enabled (no configuration), for marketers who cannot read channels',
+    tag,
+    roles: campaignRoles,
+    responds: { status: 200, description: '{ items: [{ id, name, type, enabled }] }' },
+    handle: async ({ runtime }) => ({
+      items: await runtime.database.db
+        .select({ id: channels.id, name: channels.name, type: channels.type, enabled: channels.enabled })
+        .from(channels)
+        .orderBy(asc(channels.name)),
+    }),
+  }),
   defineRoute({
     method: 'get',
     path: '/campaigns',

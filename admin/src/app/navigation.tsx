@@ -8,6 +8,7 @@ import {
   CustomerServiceOutlined,
   DashboardOutlined,
   KeyOutlined,
+  NotificationOutlined,
   NodeIndexOutlined,
   TeamOutlined,
   UserOutlined,
@@ -53,6 +54,13 @@ export const screens: Screen[] = [
     icon: <BarChartOutlined />,
     roles: managerRoles,
     page: lazy(() => import('../reports/ReportsPage')),
+  },
+  {
+    key: 'campaigns',
+    path: '/campaigns',
+    icon: <NotificationOutlined />,
+    roles: ['admin', 'marketer'],
+    page: lazy(() => import('../campaigns/CampaignsPage')),
   },
   {
     key: 'kb',
@@ -130,6 +138,6 @@ export const screens: Screen[] = [
 /** Where a role lands after signing in. */
 export function homePath(role: Role) {
   if (role === 'agent') return '/workspace';
-  if (role === 'marketer') return '/account';
+  if (role === 'marketer') return '/campaigns';
   return '/supervisor';
 }
