@@ -172,11 +172,12 @@ describe('campaigns over HTTP', () => {
     expect(sentTo('+8613800000107')).toHaveLength(0);
     expect(sentTo('+8613800000108')).toHaveLength(1); // the earlier campaign's only
 
-    // Five sends at 4 a second: the channel got them over at least a second.
+    // Five sends at 4 a second take a second (unthrottled, a few milliseconds); a loaded machine
+    // may start the first late, hence the margin.
     const times = callback.received.filter((r) => phones.includes(JSON.parse(r.body).to?.value)).map((r) => JSON.parse(r.body).messageId as string);
     const sentAt = await Promise.all(times.map(async (messageId) => (await hub.api('GET', `/api/v1/messages/${messageId}`)).body.sentAt as string));
     const spread = Math.max(...sentAt.map(Date.parse)) - Math.min(...sentAt.map(Date.parse));
-    expect(spread).toBeGreaterThanOrEqual(900);
+    expect(spread).toBeGreaterThanOrEqual(600);
 
     const recipients = await asMarketer('GET', `/api/v1/campaigns/${id}/recipients?outcome=deferred`);
     expect(recipients.body.items).toEqual([expect.objectContaining({ contactName: '夜里客户', reason: 'quiet_hours' })]);
