@@ -232,6 +232,81 @@ describe.skipIf(!hasChromium)('the agent workspace in Chromium', () => {
     }
   });
 
+  it("shows the contact's whole history across channels and conversations beside the open one, and the reply still goes to the open one", async () => {
+    const wechat = await startWechatChannel(hub, 'WeChat service account');
+    const zhouMin = await createConsoleUser(hub, { email: 'zhou.min@bank.test', name: 'Zhou Min', role: 'agent', profile: { languages: ['zh', 'en'], capacity: 3 } });
+    // Busy: conversations are handed to them, none are routed to them.
+    expect((await hub.api('PUT', `/api/v1/agents/${zhouMin.id}/presence`, { presence: 'busy' })).status).toBe(200);
+    try {
+      // First on WeChat: answered and resolved.
+      const earlier = await wechat.customerWrites('oWxHistoryCustomer01', '信用卡账单什么时候出？');
+      const { contactId } = (await hub.api('GET', `/api/v1/conversations/${earlier}`)).body;
+      expect((await hub.api('POST', `/api/v1/conversations/${earlier}/transfer`, { agentId: zhouMin.id })).status).toBe(200);
+      expect((await hub.api('POST', `/api/v1/conversations/${earlier}/messages`, { text: '每月 5 日出账单。' })).status).toBe(202);
+      await waitFor(async () => wechat.api.callsTo('/cgi-bin/message/custom/send').length > 0, 15_000, 'reply at WeChat');
+      expect((await hub.api('POST', `/api/v1/conversations/${earlier}/resolve`)).status).toBe(200);
+      // Then through the bank's system, known by the phone the bank verified for this customer.
+      const historyPhone = '+8613700000020';
+      const linked = await hub.api('POST', `/api/v1/contacts/${contactId}/identities`, { identities: [{ kind: 'phone', value: historyPhone, verified: true }] });
+      expect(linked.status).toBe(200);
+      expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'history-2', from: { kind: 'phone', value: historyPhone }, text: 'My transfer did not arrive' })).status).toBe(200);
+      const later = await waitFor(async () => {
+        const [row] = await hub.runtime.database.query<{ conversation_id: string }>(sql`select conversation_id from messages where text = 'My transfer did not arrive'`);
+        return row?.conversation_id;
+      }, 10_000, 'second conversation');
+      expect(later).not.toBe(earlier);
+      expect((await hub.api('POST', `/api/v1/conversations/${later}/transfer`, { agentId: zhouMin.id })).status).toBe(200);
+
+      const signedIn = await signInToConsole(browser, hub, zhouMin, { path: `/workspace/${later}` });
+      const problems = watch(signedIn);
+      const { page } = signedIn;
+      const own = page.getByRole('log', { name: 'Messages' });
+      await own.getByText('My transfer did not arrive').waitFor();
+      expect(await own.getByText('信用卡账单什么时候出？').count()).toBe(0);
+
+      const view = page.getByRole('radiogroup', { name: 'Messages shown' });
+      // From the keyboard: the arrow moves to the next choice and chooses it.
+      await view.getByRole('radio', { name: 'This conversation' }).focus();
+      await page.keyboard.press('ArrowRight');
+      const history = page.getByRole('log', { name: "The contact's whole history" });
+      await history.getByText('信用卡账单什么时候出？').waitFor();
+      await history.getByText('每月 5 日出账单。').waitFor();
+      await history.getByText('My transfer did not arrive').waitFor();
+      // Each message with its channel, and each conversation's start with its channel, status and a way there.
+      const wechatQuestion = history.getByRole('article').filter({ hasText: '信用卡账单什么时候出？' });
+      expect(await wechatQuestion.textContent()).toContain('WeChat service account');
+      expect(await history.getByRole('article').filter({ hasText: 'My transfer did not arrive' }).textContent()).toContain('Core banking');
+      expect(await history.getByRole('article').filter({ hasText: '每月 5 日出账单。' }).textContent()).toMatch(/Sent|Delivered/);
+      const starts = history.getByRole('group', { name: /^Conversation started / });
+      await expect.poll(() => starts.count()).toBe(2);
+      expect(await starts.nth(0).textContent()).toMatch(/WeChat service account.*Resolved.*View conversation/s);
+      expect(await starts.nth(1).textContent()).toMatch(/Core banking.*Open.*Current conversation/s);
+      await saveScreenshot(page, 'workspace-history-en');
+
+      // The reply box still answers the conversation that is open.
+      const box = page.getByRole('textbox', { name: 'Reply' });
+      await box.fill('We are tracing the transfer now.');
+      await box.press('Control+Enter');
+      const reply = await waitFor(async () => replies().find((r) => r.text === 'We are tracing the transfer now.'), 15_000, 'reply at the bank system');
+      expect(reply.conversationId).toBe(later);
+      await history.getByText('We are tracing the transfer now.').waitFor();
+
+      await view.getByText('This conversation', { exact: true }).click();
+      await own.getByText('We are tracing the transfer now.').waitFor();
+      expect(await own.getByText('信用卡账单什么时候出？').count()).toBe(0);
+
+      // The earlier conversation opens from its start in the history.
+      await view.getByText('All history', { exact: true }).click();
+      await starts.nth(0).getByRole('link', { name: /^View the conversation started / }).click();
+      await page.waitForURL(`**/workspace/${earlier}`);
+      await own.getByText('每月 5 日出账单。').waitFor();
+      expect(problems()).toEqual([]);
+      await signedIn.close();
+    } finally {
+      await wechat.close();
+    }
+  });
+
   it("shows the conversation's SLA clock counting down, then red and counting up once breached", async () => {
     const policy = await hub.api('POST', '/api/v1/sla/policies', { name: 'lost-card-fast', firstResponseSeconds: 4, resolutionSeconds: 3_600, warnPercent: 50 });
     expect(policy.status).toBe(201);

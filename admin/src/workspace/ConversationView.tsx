@@ -1,6 +1,6 @@
 import { ArrowLeftOutlined, CheckOutlined, IdcardOutlined, RedoOutlined, SwapOutlined, UserAddOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Alert, App, Button, Result, Space, Spin, Tag, Tooltip, Typography } from 'antd';
+import { Alert, App, Button, Result, Segmented, Space, Spin, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { get, post } from '../api/client';
@@ -9,6 +9,7 @@ import { useLiveEvents } from '../live/LiveFeed';
 import { ChannelBadge } from '../shared/channel-types';
 import { fromNow } from '../shared/time';
 import { Composer } from './Composer';
+import { ContactHistory } from './ContactHistory';
 import { ContactName, priorityColor } from './ConversationList';
 import { placeConversation, useColleagues, useConversation, useMessages, useReachableChannels, useTeams, workspaceKeys } from './queries';
 import { SlaClock } from './SlaClock';
@@ -43,6 +44,9 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
   const teams = useTeams();
   const [transferring, setTransferring] = useState(false);
   const [customerTyping, setCustomerTyping] = useState<number>();
+  // Remembered per conversation: opening another one, from the history's links too, starts at its own messages.
+  const [historyOf, setHistoryOf] = useState<string>();
+  const showHistory = historyOf === conversationId;
   const transfers = useQuery({
     queryKey: ['workspace', 'transfers', conversationId],
     queryFn: () => get<{ items: Transfer[] }>(`/conversations/${conversationId}/transfers`),
@@ -109,6 +113,16 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
           <Typography.Text type="secondary" className="ws-conv-assignee">
             {mine ? t('assignedToMe') : c.assigneeId ? t('assignedToOther') : t('unassigned')}
           </Typography.Text>
+          <Segmented
+            size="small"
+            aria-label={t('history.view')}
+            value={showHistory ? 'history' : 'conversation'}
+            onChange={(value) => setHistoryOf(value === 'history' ? conversationId : undefined)}
+            options={[
+              { value: 'conversation', label: t('history.thisConversation') },
+              { value: 'history', label: t('history.all') },
+            ]}
+          />
         </Space>
         <Space size={4} wrap className="ws-conv-actions">
           {!mine && c.status !== 'resolved' && (manager || !c.assigneeId) && (
@@ -150,13 +164,18 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
           }
         />
       )}
-      <Timeline
-        messages={messages.messages}
-        loading={messages.isLoading}
-        older={{ more: messages.hasNextPage, loading: messages.isFetchingNextPage, load: () => void messages.fetchNextPage() }}
-        channels={channels}
-        authors={authors}
-      />
+      {showHistory ? (
+        <ContactHistory key="history" conversation={c} channels={channels} authors={authors} />
+      ) : (
+        <Timeline
+          key="conversation"
+          messages={messages.messages}
+          loading={messages.isLoading}
+          older={{ more: messages.hasNextPage, loading: messages.isFetchingNextPage, load: () => void messages.fetchNextPage() }}
+          channels={channels}
+          authors={authors}
+        />
+      )}
       <div className="ws-typing" aria-live="polite">
         {typingShown ? t('customerTyping') : ''}
       </div>

@@ -17,7 +17,13 @@ import { useTranslation } from 'react-i18next';
 import { ChannelBadge } from '../shared/channel-types';
 import { formatTime } from '../shared/time';
 import dayjs from 'dayjs';
-import { isNote, type Attachment, type Message, type MessageStatus, type ReachableChannel } from './types';
+import { isNote, type Attachment, type Message, type MessageStatus } from './types';
+
+/** What a message's channel badge shows. */
+export interface ChannelLook {
+  type: string;
+  name: string;
+}
 
 const statusLook: Record<MessageStatus, { color: string; icon: ReactNode }> = {
   received: { color: 'default', icon: null },
@@ -95,51 +101,48 @@ function MessageBody({ message }: { message: Message }) {
   return <Typography.Text type="secondary">[{t(`content.${message.contentKind}`, { defaultValue: message.contentKind })}]</Typography.Text>;
 }
 
-function MessageItem({ message, channel, showDay, author }: { message: Message; channel: ReachableChannel | undefined; showDay: boolean; author: string | undefined }) {
+function MessageItem({ message, channel, author }: { message: Message; channel: ChannelLook | undefined; author: string | undefined }) {
   const { t } = useTranslation('workspace');
   const note = isNote(message);
   const side = note ? 'note' : message.direction === 'inbound' ? 'in' : 'out';
   const who = note ? t('author.note') : t(`author.${message.authorKind}`);
   return (
-    <div className="ws-message-slot">
-      {showDay && (
-        <div className="ws-day" role="separator">
-          {dayjs(message.createdAt).format('YYYY-MM-DD dddd')}
+    <article className={`ws-message ws-message-${side}`} aria-label={`${who} ${formatTime(message.createdAt)}`}>
+      <div className="ws-message-meta">
+        {note ? <LockOutlined /> : message.authorKind === 'bot' ? <RobotOutlined /> : null}
+        <span className="ws-author">{who}</span>
+        {author && <span className="ws-author-name">{author}</span>}
+        {!note && channel && <ChannelBadge type={channel.type} name={channel.name} />}
+        <time dateTime={message.createdAt} title={formatTime(message.createdAt)}>
+          {dayjs(message.createdAt).format('HH:mm')}
+        </time>
+      </div>
+      <MessageBody message={message} />
+      <Attachments payload={message.payload} />
+      {message.direction === 'outbound' && !note && (
+        <div className="ws-message-status">
+          <DeliveryStatus message={message} />
         </div>
       )}
-      <article className={`ws-message ws-message-${side}`} aria-label={`${who} ${formatTime(message.createdAt)}`}>
-        <div className="ws-message-meta">
-          {note ? <LockOutlined /> : message.authorKind === 'bot' ? <RobotOutlined /> : null}
-          <span className="ws-author">{who}</span>
-          {author && <span className="ws-author-name">{author}</span>}
-          {!note && channel && <ChannelBadge type={channel.type} name={channel.name} />}
-          <time dateTime={message.createdAt} title={formatTime(message.createdAt)}>
-            {dayjs(message.createdAt).format('HH:mm')}
-          </time>
-        </div>
-        <MessageBody message={message} />
-        <Attachments payload={message.payload} />
-        {message.direction === 'outbound' && !note && (
-          <div className="ws-message-status">
-            <DeliveryStatus message={message} />
-          </div>
-        )}
-      </article>
-    </div>
+    </article>
   );
 }
 
 const nearBottom = (el: HTMLElement) => el.scrollHeight - el.scrollTop - el.clientHeight < 48;
 
-interface Props {
+interface Props<M extends Message> {
   /** Oldest first. */
-  messages: Message[];
+  messages: M[];
   loading: boolean;
   /** Earlier messages not loaded yet: read when the agent scrolls near the top. */
   older: { more: boolean; loading: boolean; load(): void };
-  channels: Map<string, ReachableChannel>;
+  channels: Map<string, ChannelLook>;
   /** Staff names by user id, for who wrote a reply or a note. */
   authors: Map<string, string>;
+  /** The log's accessible name; the conversation's messages by default. */
+  label?: string;
+  /** What goes above a message besides the day it starts, given the one before it (a conversation's start in a contact's history). */
+  divider?(message: M, previous: M | undefined): ReactNode;
 }
 
 /**
@@ -148,7 +151,7 @@ interface Props {
  * they were reading in place; while they read further up, new messages wait behind a marker
  * instead of pulling the page down.
  */
-export function Timeline({ messages, loading, older, channels, authors }: Props) {
+export function Timeline<M extends Message>({ messages, loading, older, channels, authors, label, divider }: Props<M>) {
   const { t } = useTranslation('workspace');
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
@@ -210,7 +213,7 @@ export function Timeline({ messages, loading, older, channels, authors }: Props)
   const items = virtualizer.getVirtualItems();
   return (
     <div className="ws-timeline-wrap">
-      <div ref={scrollRef} className="ws-timeline" role="log" aria-label={t('timeline')} aria-live="polite" tabIndex={0}>
+      <div ref={scrollRef} className="ws-timeline" role="log" aria-label={label ?? t('timeline')} aria-live="polite" tabIndex={0}>
         {loading && <Spin className="page-spin" />}
         {!loading && !messages.length && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t('noMessages')} />}
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
@@ -220,7 +223,15 @@ export function Timeline({ messages, loading, older, channels, authors }: Props)
             const showDay = !previous || !dayjs(previous.createdAt).isSame(message.createdAt, 'day');
             return (
               <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="ws-virtual-row" style={{ transform: `translateY(${item.start}px)` }}>
-                <MessageItem message={message} channel={channels.get(message.channelId)} showDay={showDay} author={message.authorId ? authors.get(message.authorId) : undefined} />
+                <div className="ws-message-slot">
+                  {divider?.(message, previous)}
+                  {showDay && (
+                    <div className="ws-day" role="separator">
+                      {dayjs(message.createdAt).format('YYYY-MM-DD dddd')}
+                    </div>
+                  )}
+                  <MessageItem message={message} channel={channels.get(message.channelId)} author={message.authorId ? authors.get(message.authorId) : undefined} />
+                </div>
               </div>
             );
           })}

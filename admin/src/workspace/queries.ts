@@ -2,7 +2,7 @@ import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData, type Que
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { get, type Page } from '../api/client';
 import { useLiveEvents, type LiveEvent } from '../live/LiveFeed';
-import type { AgentProfile, Conversation, Message, MessageStatus, ReachableChannels, Team } from './types';
+import type { AgentProfile, Conversation, HistoryEntry, HistoryMessage, Message, MessageStatus, ReachableChannels, Team } from './types';
 
 export type ListTab = 'mine' | 'queue' | 'teams' | 'all';
 export const listTabs: readonly ListTab[] = ['mine', 'queue', 'teams', 'all'];
@@ -27,6 +27,8 @@ export const workspaceKeys = {
   list: (query: ListQuery) => ['workspace', 'conversations', query] as const,
   conversation: (id: string) => ['workspace', 'conversation', id] as const,
   messages: (id: string) => ['workspace', 'messages', id] as const,
+  histories: ['workspace', 'history'] as const,
+  history: (contactId: string) => ['workspace', 'history', contactId] as const,
   channels: (id: string) => ['workspace', 'channels', id] as const,
   sla: (id: string) => ['workspace', 'sla', id] as const,
 };
@@ -173,7 +175,6 @@ export function useConversation(id: string | undefined) {
 }
 
 const stillMoving = new Set(['queued', 'sending']);
-type MessagePages = InfiniteData<Page<Message>, string | undefined>;
 
 /**
  * A conversation's messages read from its end, a page at a time as the agent scrolls back, and
@@ -193,20 +194,50 @@ export function useMessages(conversationId: string | undefined) {
   return { ...query, messages };
 }
 
-/** Puts a message just sent or just heard of at the conversation's end, once. */
-export function addMessage(queryClient: QueryClient, message: Message) {
-  queryClient.setQueryData<MessagePages>(workspaceKeys.messages(message.conversationId), (old) => {
-    if (!old?.pages.length || old.pages.some((page) => page.items.some((m) => m.id === message.id))) return old;
-    const [newest, ...rest] = old.pages;
-    return { ...old, pages: [{ ...newest!, items: [message, ...newest!.items] }, ...rest] };
+/**
+ * The contact's whole history across channels and conversations, read like a conversation: from
+ * its end, a page at a time as the agent scrolls back, returned oldest first. Merges and undos
+ * stay with the contact panel; here are the messages.
+ */
+export function useContactHistory(contactId: string | undefined) {
+  const query = useInfiniteQuery({
+    queryKey: workspaceKeys.history(contactId ?? ''),
+    enabled: !!contactId,
+    initialPageParam: undefined as string | undefined,
+    queryFn: ({ pageParam }) => get<Page<HistoryEntry>>(`/contacts/${contactId}/timeline`, { order: 'desc', limit: 100, cursor: pageParam }),
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
+  const messages = useMemo(
+    () => (query.data?.pages.flatMap((page) => page.items).filter((entry): entry is HistoryMessage => entry.type === 'message') ?? []).reverse(),
+    [query.data],
+  );
+  return { ...query, messages };
+}
+
+type EntryPages = InfiniteData<Page<Message | HistoryEntry>, string | undefined>;
+
+/** Puts a message just sent or just heard of at the end of its conversation and of its contact's history, once. */
+export function addMessage(queryClient: QueryClient, message: Message) {
+  const places: [readonly unknown[], Message | HistoryEntry][] = [
+    [workspaceKeys.messages(message.conversationId), message],
+    [workspaceKeys.history(message.contactId), { ...message, type: 'message' }],
+  ];
+  for (const [key, entry] of places) {
+    queryClient.setQueryData<EntryPages>(key, (old) => {
+      if (!old?.pages.length || old.pages.some((page) => page.items.some((m) => m.id === message.id))) return old;
+      const [newest, ...rest] = old.pages;
+      return { ...old, pages: [{ ...newest!, items: [entry, ...newest!.items] }, ...rest] };
+    });
+  }
 }
 
 /** Changes one loaded message in place (its delivery status), leaving every other row as it was. */
 export function patchMessage(queryClient: QueryClient, conversationId: string, id: string, change: Partial<Message>) {
-  queryClient.setQueryData<MessagePages>(workspaceKeys.messages(conversationId), (old) =>
-    old && { ...old, pages: old.pages.map((page) => (page.items.some((m) => m.id === id) ? { ...page, items: page.items.map((m) => (m.id === id ? { ...m, ...change } : m)) } : page)) },
-  );
+  const patch = (old: EntryPages | undefined) =>
+    old && { ...old, pages: old.pages.map((page) => (page.items.some((m) => m.id === id) ? { ...page, items: page.items.map((m) => (m.id === id ? { ...m, ...change } : m)) } : page)) };
+  queryClient.setQueryData(workspaceKeys.messages(conversationId), patch);
+  // Whose history holds it is not in a status frame; a history without it stays as it was.
+  queryClient.setQueriesData({ queryKey: workspaceKeys.histories }, patch);
 }
 
 /** Statuses a frame says all there is to say about; a failure needs its reason, read from the API. */

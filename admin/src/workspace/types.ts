@@ -71,6 +71,17 @@ export interface Message {
   seq: number;
 }
 
+/** A message as the contact's timeline (GET /contacts/:id/timeline) lists it: with its channel and its conversation. */
+export interface HistoryMessage extends Message {
+  type: 'message';
+  /** Absent on a message put in from the agent socket; the conversation's other messages carry it. */
+  channel?: { type: string; name: string } | null;
+  conversation?: { status: ConversationStatus; createdAt: string; channelId: string | null; channelType: string | null; channelName: string | null };
+}
+
+/** A timeline entry: a message, or a merge or its undo (not shown in the workspace). */
+export type HistoryEntry = HistoryMessage | { type: 'contact.merged' | 'contact.merge_undone'; id?: undefined; at: string; mergeId: string };
+
 export interface ReachableChannel {
   channelId: string;
   name: string;
