@@ -178,7 +178,27 @@ function errorHandler(runtime: Runtime) {
       res.status(status).json({ error: message, code: status === 413 ? 'too_large' : 'bad_request' });
       return;
     }
+    if (isDatabaseUnavailable(error)) {
+      // Not the request's fault and not a defect: the caller (a provider's retry too) tries again.
+      runtime.logger.warn({ err: error, method: req.method, path: req.path }, 'database unavailable');
+      res.status(503).set('retry-after', '5').json({ error: 'the database is not available right now; try again shortly', code: 'unavailable' });
+      return;
+    }
     runtime.logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     res.status(500).json({ error: 'internal error; the request was logged', code: 'internal' });
   };
+}
+
+/**
+ * PostgreSQL refusing or dropping connections (too many clients, shutting down, starting up) or
+ * not answering at all; drizzle wraps the driver's error as the cause.
+ */
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (['53300', '53400', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED'].includes(code)) return true;
+  }
+  return false;
 }

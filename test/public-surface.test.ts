@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unsubscribeToken } from '../adapters/email/reply-token.js';
 import { loadConfig } from '../core/config.js';
+import { startHttpServer } from '../server/http-server.js';
 import { createLogger, createRuntime } from '../server/runtime.js';
 import { startCallbackServer } from './support/callback-server.js';
 import { runHubToEnd } from './support/hub-process.js';
@@ -143,6 +144,26 @@ describe('start-up', () => {
       expect(weak.code).toBe(1);
       expect(weak.output.trim()).toMatch(/^hub: invalid configuration: ENCRYPTION_KEY: a weak key/);
     } finally {
+      await isolated.cleanup();
+    }
+  });
+
+  it('answers 503 with Retry-After, not 500, while the database refuses connections', async () => {
+    // Nothing listens on port 1: every connection attempt is refused.
+    const isolated = await isolatedEnvironment({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/hub', LOG_LEVEL: 'silent' });
+    const runtime = await createRuntime(loadConfig(isolated.env));
+    const server = await startHttpServer(runtime, { port: 0, host: '127.0.0.1' });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const api = await fetch(`${base}/api/v1/channels`, { headers: { authorization: 'Bearer hub_anything' } });
+      expect(api.status).toBe(503);
+      expect(api.headers.get('retry-after')).toBe('5');
+      expect(await api.json()).toMatchObject({ code: 'unavailable' });
+      const webhook = await fetch(`${base}/webhooks/api/${randomUUID()}`, { method: 'POST', body: '{}' });
+      expect(webhook.status).toBe(503);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
       await isolated.cleanup();
     }
   });
