@@ -11,9 +11,11 @@ import {
   RobotOutlined,
 } from '@ant-design/icons';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Button, Empty, Spin, Tag, Tooltip, Typography } from 'antd';
+import { useMutation } from '@tanstack/react-query';
+import { App, Button, Empty, Spin, Tag, Tooltip, Typography } from 'antd';
 import { useEffect, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import { post } from '../api/client';
 import { ChannelBadge } from '../shared/channel-types';
 import { formatTime } from '../shared/time';
 import dayjs from 'dayjs';
@@ -84,9 +86,33 @@ function Attachments({ payload }: { payload: Record<string, unknown> }) {
   );
 }
 
+/**
+ * Card and ID numbers (and, for some roles, phones and emails) arrive masked. A role that may see
+ * the original asks for it on purpose, one message at a time; the hub audits each reveal.
+ */
+function MaskedText({ message }: { message: Message }) {
+  const { t } = useTranslation('workspace');
+  const { message: toast } = App.useApp();
+  const reveal = useMutation({
+    mutationFn: () => post<{ id: string; text: string | null }>(`/messages/${message.id}/reveal`),
+    onError: (error) => void toast.error(error.message),
+  });
+  return (
+    <div className="ws-text">
+      {reveal.data?.text ?? message.text}
+      {!reveal.data && message.revealable && (
+        <Button size="small" type="link" icon={<EyeOutlined />} loading={reveal.isPending} onClick={() => reveal.mutate()}>
+          {t('reveal')}
+        </Button>
+      )}
+    </div>
+  );
+}
+
 function MessageBody({ message }: { message: Message }) {
   const { t } = useTranslation('workspace');
   const template = message.payload.template as { name?: string; variables?: Record<string, string> } | undefined;
+  if (message.text && message.masked) return <MaskedText message={message} />;
   if (message.text) return <div className="ws-text">{message.text}</div>;
   if (template?.name) {
     return (

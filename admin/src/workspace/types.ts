@@ -69,6 +69,10 @@ export interface Message {
   createdAt: string;
   sentAt: string | null;
   seq: number;
+  /** The text had card or ID numbers (or, for this role, phones or emails) masked on the way out. */
+  masked?: boolean;
+  /** This user's role may ask for the original (POST /messages/:id/reveal, audited). */
+  revealable?: boolean;
 }
 
 /** A message as the contact's timeline (GET /contacts/:id/timeline) lists it: with its channel and its conversation. */
