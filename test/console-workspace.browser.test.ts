@@ -214,6 +214,15 @@ describe.skipIf(!hasChromium)('the agent workspace in Chromium', () => {
       await page.getByText('Fill in remark').waitFor();
       expect(wechat.api.callsTo('/cgi-bin/message/template/send')).toHaveLength(0);
       await page.getByLabel('remark', { exact: true }).fill('如非本人操作请致电 95555');
+      // As on a loaded machine: the message's own answers (the POST, and the read the socket's
+      // message.created starts) reach the browser after the socket has reported it sent.
+      const late = async (route: import('playwright-core').Route) => {
+        const response = await route.fetch();
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await route.fulfill({ response });
+      };
+      await page.route('**/api/v1/conversations/*/template-messages', late);
+      await page.route('**/api/v1/messages/*', late);
       await page.getByRole('button', { name: 'Send template message' }).click();
 
       const sent = await waitFor(async () => wechat.api.callsTo('/cgi-bin/message/template/send')[0], 15_000, 'template at WeChat');
@@ -221,9 +230,9 @@ describe.skipIf(!hasChromium)('the agent workspace in Chromium', () => {
         template_id: 'TM00015-card-blocked',
         data: { first: { value: '您的信用卡已临时冻结' }, keyword1: { value: '尾号 8821' }, remark: { value: '如非本人操作请致电 95555' } },
       });
-      // Sent comes over the socket: the fallback re-read waits 30 s.
+      // Sent comes over the socket, and is kept for the message until it arrives: the fallback re-read waits 30 s.
       const bubble = page.getByRole('log', { name: 'Messages' }).getByRole('article', { name: /^Agent / });
-      await expect.poll(() => bubble.textContent(), { timeout: 8_000 }).toMatch(/Template message: card-blocked.*Sent/s);
+      await expect.poll(() => bubble.textContent(), { timeout: 15_000 }).toMatch(/Template message: card-blocked.*Sent/s);
       await saveScreenshot(page, 'workspace-wechat-closed-en');
       expect(problems()).toEqual([]);
     } finally {

@@ -68,10 +68,21 @@ function PanelList<T>({ items, loading, empty, render }: { items: T[]; loading?:
   );
 }
 
-/** A contact named as a person would: name, else their first identity. */
-function ContactLabel({ id }: { id: string }) {
+/**
+ * A contact named as a person would: name, else their first identity. Another contact (a suggested
+ * duplicate, the other side of a merge) is looked up only for admins and supervisors, who may see
+ * every contact; an agent sees only the contacts of conversations they may see (docs/security.md),
+ * so for them it stays a short id rather than a refused read.
+ */
+function ContactLabel({ id, lookUp }: { id: string; lookUp: boolean }) {
   const { t } = useTranslation('contacts');
-  const contact = useQuery({ queryKey: contactKeys.contact(id), queryFn: () => get<Contact>(`/contacts/${id}`), staleTime: 60_000 });
+  const contact = useQuery({
+    queryKey: contactKeys.contact(id),
+    enabled: lookUp,
+    queryFn: () => get<Contact>(`/contacts/${id}`),
+    staleTime: 60_000,
+    retry: false,
+  });
   // A merged contact's id answers with the survivor; it has no name of its own until undone.
   if (!contact.data || contact.data.resolvedFrom) return <Typography.Text type="secondary">{t('contactId', { id: id.slice(0, 8) })}</Typography.Text>;
   return <>{contact.data.name ?? contact.data.identities[0]?.value ?? id.slice(0, 8)}</>;
@@ -231,7 +242,7 @@ export function ContactPanel({ contactId, conversationId }: { contactId: string;
         empty={t('noDuplicates')}
         render={(item) => ({
           key: `${item.contactId}:${item.kind}:${item.value}`,
-          title: <ContactLabel id={item.contactId} />,
+          title: <ContactLabel id={item.contactId} lookUp={manager} />,
           description: t('sharedIdentity', { kind: t(`kinds.${item.kind}`, { defaultValue: item.kind }), value: item.value }),
           action: manager && (
             <Button size="small" icon={<MergeCellsOutlined />} onClick={() => confirmMerge(item.contactId)} aria-label={t('mergeWith', { value: item.value })}>
@@ -265,7 +276,7 @@ export function ContactPanel({ contactId, conversationId }: { contactId: string;
           ),
           description: (
             <>
-              <ContactLabel id={record.mergedId} /> → <ContactLabel id={record.survivorId} />
+              <ContactLabel id={record.mergedId} lookUp={manager || record.mergedId === liveId} /> → <ContactLabel id={record.survivorId} lookUp={manager || record.survivorId === liveId} />
               {record.rule === 'manual' ? ` · ${t('byPerson')}` : ` · ${t('byRule', { rule: record.rule })}`}
             </>
           ),

@@ -1,14 +1,12 @@
 import { ClockCircleOutlined } from '@ant-design/icons';
-import { useQuery } from '@tanstack/react-query';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Alert, Badge, Empty, Input, Select, Spin, Tabs, Tag, Typography } from 'antd';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { get } from '../api/client';
-import { ChannelBadge } from '../shared/channel-types';
+import { ChannelBadge, useChannelTypeLabel } from '../shared/channel-types';
 import { formatDuration, formatTime, fromNow } from '../shared/time';
 import { listTabs, useConversationList, useNow, type ListFilters, type ListQuery, type ListTab } from './queries';
-import { channelTypeOf, contactNameOf, conversationStatuses, priorities, type Contact, type Conversation, type Team } from './types';
+import { channelTypeOf, contactNameOf, conversationStatuses, priorities, type Conversation, type Team } from './types';
 
 export const priorityColor = ['default', 'blue', 'orange', 'red'] as const;
 
@@ -16,18 +14,19 @@ export const priorityColor = ['default', 'blue', 'orange', 'red'] as const;
 export const isTyping = (target: EventTarget | null) =>
   target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
-/** The contact's name, read once per contact when the list row does not carry it. */
+/**
+ * The contact's name as the list row carries it (GET /conversations gives every row its contact).
+ * An unnamed contact is named by what the row shows, the channel they wrote on, and never looked
+ * up: a row can outlive the agent's right to see its contact (after a transfer), and a list of
+ * hundreds must not make hundreds of reads.
+ */
 export function ContactName({ conversation }: { conversation: Conversation }) {
   const { t } = useTranslation('workspace');
+  const channelLabel = useChannelTypeLabel();
   const given = contactNameOf(conversation);
-  const contact = useQuery({
-    queryKey: ['contacts', conversation.contactId],
-    enabled: given === null,
-    queryFn: () => get<Contact>(`/contacts/${conversation.contactId}`),
-    staleTime: 300_000,
-  });
-  const name = given ?? contact.data?.name ?? contact.data?.identities[0]?.value;
-  return <>{name ?? t('unnamedContact')}</>;
+  if (given) return <>{given}</>;
+  const channelType = channelTypeOf(conversation);
+  return <>{channelType ? t('unnamedContactOn', { channel: channelLabel(channelType) }) : t('unnamedContact')}</>;
 }
 
 function ConversationRow({ conversation, now, active, open }: { conversation: Conversation; now: number; active: boolean; open: boolean }) {

@@ -15,7 +15,7 @@ import { placeConversation, useColleagues, useConversation, useMessages, useReac
 import { SlaClock } from './SlaClock';
 import { Timeline } from './Timeline';
 import { TransferModal } from './TransferModal';
-import type { Conversation } from './types';
+import { contactNameOf, type Contact, type Conversation } from './types';
 
 interface Transfer {
   id: string;
@@ -30,6 +30,24 @@ interface Props {
   onBack(): void;
   onShowContact(): void;
   narrow: boolean;
+}
+
+/**
+ * The open conversation's contact: the name its list row carried, else the contact as the contact
+ * panel reads it (the same query, so no second request). Only for a conversation the API has just
+ * shown the agent, whose contact they may therefore see; a refusal is not asked again.
+ */
+function ConversationTitle({ conversation }: { conversation: Conversation }) {
+  const given = contactNameOf(conversation);
+  const contact = useQuery({
+    queryKey: ['contacts', conversation.contactId],
+    enabled: !given,
+    queryFn: () => get<Contact>(`/contacts/${conversation.contactId}`),
+    staleTime: 300_000,
+    retry: false,
+  });
+  const known = given ?? contact.data?.name ?? contact.data?.identities[0]?.value;
+  return known ? <>{known}</> : <ContactName conversation={conversation} />;
 }
 
 /** One conversation: who and where, its messages, the reply box and what the agent can do with it. */
@@ -100,7 +118,7 @@ export function ConversationView({ conversationId, onBack, onShowContact, narrow
         <Space size={8} wrap className="ws-conv-title">
           {narrow && <Button type="text" icon={<ArrowLeftOutlined />} aria-label={t('backToList')} onClick={onBack} />}
           <Typography.Title level={5} className="ws-conv-name">
-            <ContactName conversation={c} />
+            <ConversationTitle conversation={c} />
           </Typography.Title>
           {channelTypes.map((type) => (
             <ChannelBadge key={type} type={type} />

@@ -216,8 +216,34 @@ export function useContactHistory(contactId: string | undefined) {
 
 type EntryPages = InfiniteData<Page<Message | HistoryEntry>, string | undefined>;
 
+/** How far along its way a message is: a later status never gives way to an earlier one read before it. */
+const progress: Partial<Record<MessageStatus, number>> = { queued: 0, sending: 1, sent: 2, delivered: 3, read: 4 };
+const isLater = (status: MessageStatus, than: MessageStatus) => {
+  const [a, b] = [progress[status], progress[than]];
+  // A failure (or a status off the way) is not overtaken by a frame about an earlier step.
+  return a !== undefined && b !== undefined && a > b;
+};
+
+/**
+ * Delivery statuses heard for messages not loaded yet. A reply is announced, sent and reported
+ * over the socket while its own POST answer (or the read a `message.created` frame starts) is
+ * still on its way; the status waits here for the message instead of being lost.
+ */
+const earlyStatuses = new WeakMap<QueryClient, Map<string, MessageStatus>>();
+const earlyStatusesOf = (queryClient: QueryClient) => {
+  let statuses = earlyStatuses.get(queryClient);
+  if (!statuses) earlyStatuses.set(queryClient, (statuses = new Map()));
+  return statuses;
+};
+
+const isLoaded = (queryClient: QueryClient, conversationId: string, id: string) =>
+  !!queryClient.getQueryData<EntryPages>(workspaceKeys.messages(conversationId))?.pages.some((page) => page.items.some((m) => m.id === id));
+
 /** Puts a message just sent or just heard of at the end of its conversation and of its contact's history, once. */
-export function addMessage(queryClient: QueryClient, message: Message) {
+export function addMessage(queryClient: QueryClient, sent: Message) {
+  const statuses = earlyStatusesOf(queryClient);
+  const early = statuses.get(sent.id);
+  const message = early && isLater(early, sent.status) ? { ...sent, status: early } : sent;
   const places: [readonly unknown[], Message | HistoryEntry][] = [
     [workspaceKeys.messages(message.conversationId), message],
     [workspaceKeys.history(message.contactId), { ...message, type: 'message' }],
@@ -229,6 +255,7 @@ export function addMessage(queryClient: QueryClient, message: Message) {
       return { ...old, pages: [{ ...newest!, items: [entry, ...newest!.items] }, ...rest] };
     });
   }
+  if (early && isLoaded(queryClient, message.conversationId, message.id)) statuses.delete(message.id);
 }
 
 /** Changes one loaded message in place (its delivery status), leaving every other row as it was. */
@@ -240,6 +267,17 @@ export function patchMessage(queryClient: QueryClient, conversationId: string, i
   queryClient.setQueriesData({ queryKey: workspaceKeys.histories }, patch);
 }
 
+/** A status frame: applied to the message when it is loaded, kept for it when it is still on its way. */
+function applyStatus(queryClient: QueryClient, conversationId: string, id: string, status: MessageStatus) {
+  if (isLoaded(queryClient, conversationId, id)) return patchMessage(queryClient, conversationId, id, { status });
+  const statuses = earlyStatusesOf(queryClient);
+  const known = statuses.get(id);
+  if (known && !isLater(status, known)) return;
+  statuses.set(id, status);
+  // Only the latest few matter: a message not loaded within a few hundred frames never will be.
+  if (statuses.size > 200) statuses.delete(statuses.keys().next().value!);
+}
+
 /** Statuses a frame says all there is to say about; a failure needs its reason, read from the API. */
 const plainStatuses = new Set(['sending', 'sent', 'delivered', 'read']);
 
@@ -248,10 +286,14 @@ function applyMessageFrame(queryClient: QueryClient, event: LiveEvent, conversat
   const messageId = typeof event.messageId === 'string' ? event.messageId : undefined;
   if (!messageId) return void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) });
   if (event.type === 'message.status' && typeof event.status === 'string' && plainStatuses.has(event.status)) {
-    return patchMessage(queryClient, conversationId, messageId, { status: event.status as MessageStatus });
+    return applyStatus(queryClient, conversationId, messageId, event.status as MessageStatus);
   }
   get<Message>(`/messages/${messageId}`).then(
-    (message) => (event.type === 'message.created' ? addMessage(queryClient, message) : patchMessage(queryClient, conversationId, messageId, message)),
+    // A failure read before its message was loaded comes in with its reason.
+    (message) =>
+      event.type === 'message.created' || !isLoaded(queryClient, conversationId, messageId)
+        ? addMessage(queryClient, message)
+        : patchMessage(queryClient, conversationId, messageId, message),
     () => void queryClient.invalidateQueries({ queryKey: workspaceKeys.messages(conversationId) }),
   );
 }
