@@ -106,9 +106,14 @@ async function seed(hub: TestHub, agentId: string, channelId: string) {
 /** tsx (esbuild keepNames) wraps named functions in __name(), which a page does not have. */
 const nameShim = 'window.__name = window.__name || ((f) => f)';
 
+/** What the instruments keep on the page's window. */
+interface InstrumentedWindow {
+  __longTasks: { start: number; duration: number }[];
+}
+
 /** In-page instruments, installed before the console's own scripts on every load. */
 const instruments = () => {
-  const w = window as unknown as Record<string, any>;
+  const w = window as unknown as InstrumentedWindow;
   w.__longTasks = [] as { start: number; duration: number }[];
   try {
     new PerformanceObserver((list) => {
@@ -131,7 +136,7 @@ async function scrollThrough(page: Page, selector: string, step: number, doneExp
         (resolve) => {
           const el = document.querySelector(selector) as HTMLElement;
           const done = new Function(`return (${doneExpr});`) as () => boolean;
-          const w = window as unknown as Record<string, any>;
+          const w = window as unknown as InstrumentedWindow;
           const tasksBefore = w.__longTasks.length;
           const deltas: number[] = [];
           let last = performance.now();
