@@ -81,5 +81,7 @@ export async function saveScreenshot(page: Page, name: string) {
   const dir = process.env.CONSOLE_SCREENSHOTS;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`) });
+  // Drawers and charts animate in; a picture of them half-way in helps nobody. Only pictures wait.
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: join(dir, `${name}.png`), animations: 'disabled' });
 }
