@@ -408,4 +408,76 @@ describe.skipIf(!hasChromium)('the agent workspace in Chromium', () => {
     expect(problems()).toEqual([]);
     await signedIn.close();
   });
+
+  it('a conversation of 300 messages opens at the newest; scrolling to the top reads the older ones and keeps the message in view in place', async () => {
+    const longPhone = '+8613700000030';
+    expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'long-0', from: { kind: 'phone', value: longPhone, name: 'Long History' }, text: 'Long history #0000' })).status).toBe(200);
+    const id = await waitFor(async () => {
+      const [row] = await hub.runtime.database.query<{ id: string }>(
+        sql`select c.id from conversations c join contact_identities i on i.contact_id = c.contact_id where i.kind = 'phone' and i.value = ${longPhone}`,
+      );
+      return row?.id;
+    }, 10_000, 'long conversation');
+    // 298 more in bulk, customer and bank in turn, every fifth one long, a few minutes apart.
+    await hub.runtime.database.query(sql`
+      insert into messages (conversation_id, contact_id, channel_id, identity_id, direction, author_kind, content_kind, text, status, sent_at, created_at, updated_at)
+      select c.id, c.contact_id, ${channel.id}::uuid, i.id,
+             case when k % 2 = 1 then 'inbound' else 'outbound' end, case when k % 2 = 1 then 'contact' else 'agent' end, 'text',
+             'Long history #' || lpad(k::text, 4, '0') || case when k % 5 = 0
+               then '. A longer message that wraps over several lines, as customers describe a card transaction they do not recognise and ask what to do next.'
+               else '' end,
+             case when k % 2 = 1 then 'received' else 'delivered' end,
+             case when k % 2 = 1 then null else now() - ((300 - k) * 7 || ' minutes')::interval end,
+             now() - ((300 - k) * 7 || ' minutes')::interval, now() - ((300 - k) * 7 || ' minutes')::interval
+      from generate_series(1, 298) k
+      join conversations c on c.id = ${id}::uuid
+      join contact_identities i on i.contact_id = c.contact_id and i.kind = 'phone'
+      order by k`);
+    // And the newest, from the customer now: message 300.
+    expect((await hub.postSigned(channel.id, channel.secret, { messageId: 'long-299', from: { kind: 'phone', value: longPhone }, text: 'Newest: is my card blocked now?' })).status).toBe(200);
+    await waitFor(async () => (await hub.runtime.database.query<{ n: number }>(sql`select count(*)::int as n from messages where conversation_id = ${id}::uuid`))[0]?.n === 300, 10_000, '300 messages');
+
+    const signedIn = await signInToConsole(browser, hub, supervisor);
+    const problems = watch(signedIn);
+    const { page } = signedIn;
+    const pageReads: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes(`/conversations/${id}/messages`)) pageReads.push(request.url());
+    });
+    await page.goto(`${hub.baseUrl}/workspace`);
+    await page.getByRole('tab', { name: 'All', exact: true }).click();
+    await page.getByRole('listbox', { name: 'All', exact: true }).getByRole('option', { name: /Long History/ }).click();
+    await page.waitForURL(`**/workspace/${id}`);
+    const log = page.getByRole('log', { name: 'Messages' });
+    // The newest message as the API has it (in the whole suite a colleague's or the bot's answer may follow the customer's).
+    const latest = (await hub.api('GET', `/api/v1/conversations/${id}/messages?order=desc&limit=1`)).body.items[0];
+    expect(latest.text).toBeTruthy();
+    const newest = log.locator('article', { hasText: latest.text });
+    await newest.waitFor();
+    /** Whether an element lies wholly within the log's visible box. */
+    const inView = async (locator: typeof newest) => {
+      const [outer, inner] = await Promise.all([log.boundingBox(), locator.boundingBox()]);
+      return !!outer && !!inner && inner.y >= outer.y - 1 && inner.y + inner.height <= outer.y + outer.height + 1;
+    };
+    await expect.poll(() => inView(newest), { timeout: 5_000 }).toBe(true);
+    // It stays there once the rows are measured, and opening read the newest page only.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await inView(newest)).toBe(true);
+    expect(pageReads).toHaveLength(1);
+
+    // To the top of what is loaded: the older page is read, and the message the agent was looking at stays put.
+    await log.evaluate((el) => (el.scrollTop = 0));
+    const oldestLoaded = log.locator('article', { hasText: 'Long history #0200' });
+    await oldestLoaded.waitFor();
+    const before = (await oldestLoaded.boundingBox())!;
+    await expect.poll(() => pageReads.length, { timeout: 10_000 }).toBe(2);
+    await log.locator('article', { hasText: 'Long history #0199' }).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const after = (await oldestLoaded.boundingBox())!;
+    expect(Math.abs(after.y - before.y)).toBeLessThan(48);
+    expect(await inView(oldestLoaded)).toBe(true);
+    expect(await log.evaluate((el) => el.scrollTop)).toBeGreaterThan(400);
+    expect(problems()).toEqual([]);
+    await signedIn.close();
+  });
 });

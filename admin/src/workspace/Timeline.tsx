@@ -181,59 +181,120 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
   const { t } = useTranslation('workspace');
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
-  const ends = useRef<{ first?: string; last?: string; total: number }>({ total: 0 });
+  const ends = useRef<{ first?: string; last?: string }>({});
   const [unseen, setUnseen] = useState(0);
 
   const virtualizer = useVirtualizer({
     count: messages.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => 96,
+    estimateSize: () => 72,
     overscan: 6,
     getItemKey: (index) => messages[index]?.id ?? index,
   });
 
-  const toBottom = () => {
-    if (!messages.length) return;
-    virtualizer.scrollToIndex(messages.length - 1, { align: 'end' });
+  /**
+   * Whether the log has reached the newest message since it opened. Until then no older page is
+   * read: a log that starts at the top would otherwise ask for one before it ever shows the end.
+   */
+  const settled = useRef(false);
+  const loadOlder = useRef(older);
+  loadOlder.current = older;
+  /** The animation frame of a scroll to the end still following rows as they are measured. */
+  const following = useRef<number | null>(null);
+
+  const stopFollowing = () => {
+    if (following.current !== null) cancelAnimationFrame(following.current);
+    following.current = null;
+  };
+
+  /**
+   * Scrolls to the end and stays there, frame by frame, until the height stops changing: rows
+   * are measured only once rendered, so the end moves as the last rows come into view.
+   */
+  const followEnd = () => {
+    const el = scrollRef.current;
+    stopFollowing();
     atBottom.current = true;
     setUnseen(0);
+    if (!el) return;
+    const started = performance.now();
+    let height = -1;
+    let stable = 0;
+    const step = () => {
+      following.current = null;
+      const end = el.scrollHeight - el.clientHeight;
+      const landed = Math.abs(el.scrollTop - end) <= 1;
+      if (!landed) el.scrollTop = end;
+      stable = landed && el.scrollHeight === height ? stable + 1 : 0;
+      height = el.scrollHeight;
+      if (stable >= 3 || performance.now() - started > 3_000) {
+        settled.current = true;
+        atBottom.current = nearBottom(el);
+        // A log too short to scroll reads its older page now; no scroll will ask for it.
+        const { more, loading: busy, load } = loadOlder.current;
+        if (el.scrollTop < 400 && more && !busy) load();
+        return;
+      }
+      following.current = requestAnimationFrame(step);
+    };
+    step();
   };
+  useEffect(() => stopFollowing, []);
 
   useLayoutEffect(() => {
     const previous = ends.current;
-    const total = virtualizer.getTotalSize();
-    ends.current = { first: messages[0]?.id, last: messages.at(-1)?.id, total };
-    if (!messages.length) return;
-    const el = scrollRef.current;
-    // Older messages went in above: move down by their height so the page does not jump.
-    if (previous.first && previous.first !== messages[0]!.id && messages.some((m) => m.id === previous.first) && el) {
-      el.scrollTop += total - previous.total;
+    ends.current = { first: messages[0]?.id, last: messages.at(-1)?.id };
+    if (!messages.length) {
+      // Another conversation is loading: it opens at its own end.
+      settled.current = false;
+      stopFollowing();
+      return;
     }
-    if (previous.last === messages.at(-1)!.id) return;
-    const from = previous.last ? messages.findIndex((m) => m.id === previous.last) + 1 : 0;
-    if (atBottom.current || !previous.last) {
-      toBottom();
-      // Rows measured after the first paint can grow the list; follow them to the end once more.
-      requestAnimationFrame(() => atBottom.current && virtualizer.scrollToIndex(messages.length - 1, { align: 'end' }));
+    const el = scrollRef.current;
+    const lastIndex = previous.last ? messages.findIndex((m) => m.id === previous.last) : -1;
+    if (lastIndex < 0) {
+      // A log just opened (or another conversation's): start at the newest message.
+      settled.current = false;
+      followEnd();
+      return;
+    }
+    // Older messages went in above: move down by their height so the message read stays in place.
+    const firstIndex = previous.first ? messages.findIndex((m) => m.id === previous.first) : -1;
+    if (firstIndex > 0 && el && following.current === null) {
+      el.scrollTop += virtualizer.measurementsCache[firstIndex]?.start ?? 0;
+    }
+    if (lastIndex === messages.length - 1) return;
+    if (atBottom.current || following.current !== null) {
+      followEnd();
     } else {
-      const fromOthers = messages.slice(from).filter((m) => m.direction === 'inbound').length;
+      const fromOthers = messages.slice(lastIndex + 1).filter((m) => m.direction === 'inbound').length;
       if (fromOthers) setUnseen((n) => n + fromOthers);
     }
   }, [messages]);
 
-  const loadOlder = useRef(older);
-  loadOlder.current = older;
   useEffect(() => {
     const el = scrollRef.current;
     if (!el) return;
     const onScroll = () => {
+      // The log's own scroll to the end: neither the agent reading up nor a reason to read older pages.
+      if (following.current !== null || !settled.current) return;
       atBottom.current = nearBottom(el);
       if (atBottom.current) setUnseen(0);
       const { more, loading: busy, load } = loadOlder.current;
       if (el.scrollTop < 400 && more && !busy) load();
     };
+    // The agent takes over: a wheel, a touch or a key stops the scroll to the end.
+    const takeOver = () => {
+      if (following.current === null) return;
+      stopFollowing();
+      settled.current = true;
+    };
     el.addEventListener('scroll', onScroll, { passive: true });
-    return () => el.removeEventListener('scroll', onScroll);
+    for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown'] as const) el.addEventListener(type, takeOver, { passive: true });
+    return () => {
+      el.removeEventListener('scroll', onScroll);
+      for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown'] as const) el.removeEventListener(type, takeOver);
+    };
   }, []);
 
   const items = virtualizer.getVirtualItems();
@@ -265,7 +326,7 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
       </div>
       {older.loading && <Spin size="small" className="ws-older-spin" aria-label={t('loadingOlder')} />}
       {unseen > 0 && (
-        <Button type="primary" shape="round" size="small" icon={<DownOutlined />} className="ws-new-marker" onClick={toBottom}>
+        <Button type="primary" shape="round" size="small" icon={<DownOutlined />} className="ws-new-marker" onClick={followEnd}>
           {t('newMessages', { count: unseen })}
         </Button>
       )}
