@@ -1,7 +1,7 @@
 import { ClockCircleOutlined } from '@ant-design/icons';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Alert, Badge, Empty, Input, Select, Spin, Tabs, Tag, Typography } from 'antd';
-import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { Alert, Badge, Empty, Input, Select, Spin, Tabs, Tag } from 'antd';
+import { memo, useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ChannelBadge, useChannelTypeLabel } from '../shared/channel-types';
 import { formatDuration, formatTime, fromNow } from '../shared/time';
@@ -29,7 +29,8 @@ export function ContactName({ conversation }: { conversation: Conversation }) {
   return <>{channelType ? t('unnamedContactOn', { channel: channelLabel(channelType) }) : t('unnamedContact')}</>;
 }
 
-function ConversationRow({ conversation, now, active, open }: { conversation: Conversation; now: number; active: boolean; open: boolean }) {
+/** One row: rendered again only when its own conversation, highlight or clock changes, never for a scroll. */
+const ConversationRow = memo(function ConversationRow({ conversation, now, active, open }: { conversation: Conversation; now: number; active: boolean; open: boolean }) {
   const { t } = useTranslation('workspace');
   const channelType = channelTypeOf(conversation);
   const last = conversation.lastMessage;
@@ -43,9 +44,10 @@ function ConversationRow({ conversation, now, active, open }: { conversation: Co
   return (
     <div className={`ws-row${active ? ' ws-row-active' : ''}${open ? ' ws-row-open' : ''}`}>
       <div className="ws-row-top">
-        <Typography.Text strong ellipsis className="ws-row-name">
+        {/* A CSS ellipsis: antd's measures the text on every render. */}
+        <span className="ws-row-name">
           <ContactName conversation={conversation} />
-        </Typography.Text>
+        </span>
         {!!conversation.unansweredCount && conversation.status !== 'resolved' && (
           <Badge count={conversation.unansweredCount} size="small" title={t('unanswered', { count: conversation.unansweredCount })} />
         )}
@@ -53,7 +55,7 @@ function ConversationRow({ conversation, now, active, open }: { conversation: Co
           {fromNow(conversation.lastMessageAt)}
         </span>
       </div>
-      <div className="ws-row-preview">{preview ?? <Typography.Text type="secondary">{t(`status.${conversation.status}`)}</Typography.Text>}</div>
+      <div className="ws-row-preview">{preview ?? <span className="ws-row-secondary">{t(`status.${conversation.status}`)}</span>}</div>
       <div className="ws-row-tags">
         {channelType && <ChannelBadge type={channelType} />}
         {conversation.priority !== 1 && <Tag color={priorityColor[conversation.priority] ?? 'default'}>{t(`priority.${conversation.priority}`)}</Tag>}
@@ -67,7 +69,108 @@ function ConversationRow({ conversation, now, active, open }: { conversation: Co
       </div>
     </div>
   );
+});
+
+interface RowsProps {
+  rows: Conversation[];
+  now: number;
+  active: number;
+  openId: string | undefined;
+  onPick(index: number, id: string): void;
+  /** Set to scroll a row into view (the keyboard's moves). */
+  scroller: RefObject<((index: number) => void) | null>;
+  label: string;
+  activeDescendant: string | undefined;
+  onKeyDown(event: KeyboardEvent<HTMLDivElement>): void;
+  loading: boolean;
+  empty: string;
+  fetchingMore: boolean;
+  /** Reads the next page when the window nears the loaded end; undefined when there is none to read now. */
+  fetchMore: (() => void) | undefined;
 }
+
+/**
+ * The virtual window on its own: a scroll re-renders this and the rows coming into view, not the
+ * tabs and filters above it.
+ */
+function VirtualRows({ rows, now, active, openId, onPick, scroller, label, activeDescendant, onKeyDown, loading, empty, fetchingMore, fetchMore }: RowsProps) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => 84,
+    overscan: 8,
+    getItemKey: (index) => rows[index]?.id ?? index,
+  });
+  scroller.current = (index) => virtualizer.scrollToIndex(index, { align: 'auto' });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.at(-1)?.index ?? 0;
+
+  useEffect(() => {
+    if (lastIndex >= rows.length - 10 && fetchMore) fetchMore();
+  }, [lastIndex, rows.length, fetchMore]);
+
+  return (
+    <div ref={scrollRef} className="ws-list-scroll" role="listbox" tabIndex={0} aria-label={label} aria-activedescendant={activeDescendant} onKeyDown={onKeyDown}>
+      {loading && <Spin className="page-spin" />}
+      {!loading && !rows.length && <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={empty} />}
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+        {items.map((item) => {
+          const conversation = rows[item.index]!;
+          return (
+            <RowSlot
+              key={item.key}
+              index={item.index}
+              start={item.start}
+              measure={virtualizer.measureElement}
+              conversation={conversation}
+              now={now}
+              active={item.index === active}
+              open={conversation.id === openId}
+              onPick={onPick}
+            />
+          );
+        })}
+      </div>
+      {fetchingMore && <Spin size="small" className="page-spin" />}
+    </div>
+  );
+}
+
+const RowSlot = memo(function RowSlot({
+  index,
+  start,
+  measure,
+  conversation,
+  now,
+  active,
+  open,
+  onPick,
+}: {
+  index: number;
+  start: number;
+  measure(node: Element | null): void;
+  conversation: Conversation;
+  now: number;
+  active: boolean;
+  open: boolean;
+  onPick(index: number, id: string): void;
+}) {
+  return (
+    <div
+      id={`ws-row-${conversation.id}`}
+      role="option"
+      aria-selected={open}
+      data-index={index}
+      ref={measure}
+      className="ws-row-slot"
+      style={{ transform: `translateY(${start}px)` }}
+      onClick={() => onPick(index, conversation.id)}
+    >
+      <ConversationRow conversation={conversation} now={now} active={active} open={open} />
+    </div>
+  );
+});
 
 interface Props {
   tab: ListTab;
@@ -95,7 +198,6 @@ export function ConversationList({ tab, onTab, canSeeAll, filters, onFilters, qu
   const list = useConversationList(query, ready);
   const rows = useMemo(() => list.data?.pages.flatMap((page) => page.items) ?? [], [list.data]);
   const now = useNow();
-  const scrollRef = useRef<HTMLDivElement>(null);
   const [active, setActive] = useState(0);
   const [search, setSearch] = useState(filters.q ?? '');
   const [metChannels, setMetChannels] = useState<Map<string, string>>(() => new Map());
@@ -110,19 +212,15 @@ export function ConversationList({ tab, onTab, canSeeAll, filters, onFilters, qu
     return [...all].map(([value, label]) => ({ value, label })).sort((a, b) => a.label.localeCompare(b.label));
   }, [metChannels, channels]);
 
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => 84,
-    overscan: 8,
-    getItemKey: (index) => rows[index]?.id ?? index,
-  });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.at(-1)?.index ?? 0;
-
-  useEffect(() => {
-    if (lastIndex >= rows.length - 10 && list.hasNextPage && !list.isFetchingNextPage) void list.fetchNextPage();
-  }, [lastIndex, rows.length, list]);
+  const scroller = useRef<((index: number) => void) | null>(null);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
+  const fetchMore = useMemo(() => (hasNextPage && !isFetchingNextPage ? () => void fetchNextPage() : undefined), [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const openRef = useRef(onOpen);
+  openRef.current = onOpen;
+  const pick = useCallback((index: number, id: string) => {
+    setActive(index);
+    openRef.current(id);
+  }, []);
 
   // The highlighted row follows the open conversation when it moves in the list.
   useEffect(() => {
@@ -134,7 +232,7 @@ export function ConversationList({ tab, onTab, canSeeAll, filters, onFilters, qu
     if (!rows.length) return;
     const next = Math.max(0, Math.min(rows.length - 1, active + delta));
     setActive(next);
-    virtualizer.scrollToIndex(next, { align: 'auto' });
+    scroller.current?.(next);
   };
 
   // j/k work from anywhere on the page except while typing; the arrows while the list has focus.
@@ -219,44 +317,21 @@ export function ConversationList({ tab, onTab, canSeeAll, filters, onFilters, qu
         </div>
       </div>
       {list.isError && <Alert type="error" showIcon title={list.error.message} className="ws-list-error" />}
-      <div
-        ref={scrollRef}
-        className="ws-list-scroll"
-        role="listbox"
-        tabIndex={0}
-        aria-label={t(`tabs.${tab}`)}
-        aria-activedescendant={activeRow ? `ws-row-${activeRow.id}` : undefined}
+      <VirtualRows
+        rows={rows}
+        now={now}
+        active={active}
+        openId={openId}
+        onPick={pick}
+        scroller={scroller}
+        label={t(`tabs.${tab}`)}
+        activeDescendant={activeRow ? `ws-row-${activeRow.id}` : undefined}
         onKeyDown={onListKey}
-      >
-        {list.isLoading && <Spin className="page-spin" />}
-        {!list.isLoading && !rows.length && (
-          <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={t(tab === 'teams' && !teams.length ? 'noTeams' : `emptyList.${tab}`)} />
-        )}
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-          {items.map((item) => {
-            const conversation = rows[item.index]!;
-            return (
-              <div
-                key={item.key}
-                id={`ws-row-${conversation.id}`}
-                role="option"
-                aria-selected={conversation.id === openId}
-                data-index={item.index}
-                ref={virtualizer.measureElement}
-                className="ws-row-slot"
-                style={{ transform: `translateY(${item.start}px)` }}
-                onClick={() => {
-                  setActive(item.index);
-                  onOpen(conversation.id);
-                }}
-              >
-                <ConversationRow conversation={conversation} now={now} active={item.index === active} open={conversation.id === openId} />
-              </div>
-            );
-          })}
-        </div>
-        {list.isFetchingNextPage && <Spin size="small" className="page-spin" />}
-      </div>
+        loading={list.isLoading}
+        empty={t(tab === 'teams' && !teams.length ? 'noTeams' : `emptyList.${tab}`)}
+        fetchingMore={list.isFetchingNextPage}
+        fetchMore={fetchMore}
+      />
       <div className="ws-list-footer">
         <Badge status={list.isFetching ? 'processing' : 'default'} text={t('listCount', { count: rows.length, more: list.hasNextPage ? '+' : '' })} />
       </div>

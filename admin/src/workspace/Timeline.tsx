@@ -225,9 +225,10 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
       const end = el.scrollHeight - el.clientHeight;
       const landed = Math.abs(el.scrollTop - end) <= 1;
       if (!landed) el.scrollTop = end;
-      stable = landed && el.scrollHeight === height ? stable + 1 : 0;
+      // A log not laid out yet (no height) has not landed anywhere.
+      stable = landed && el.clientHeight > 0 && el.scrollHeight === height ? stable + 1 : 0;
       height = el.scrollHeight;
-      if (stable >= 3 || performance.now() - started > 3_000) {
+      if (stable >= 5 || performance.now() - started > 5_000) {
         settled.current = true;
         atBottom.current = nearBottom(el);
         // A log too short to scroll reads its older page now; no scroll will ask for it.
@@ -296,6 +297,13 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
       for (const type of ['wheel', 'touchstart', 'keydown', 'pointerdown'] as const) el.removeEventListener(type, takeOver);
     };
   }, []);
+
+  // Rows measured after the log landed at its end change its height: an agent at the end stays there.
+  const totalSize = virtualizer.getTotalSize();
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (el && settled.current && atBottom.current && following.current === null) el.scrollTop = el.scrollHeight - el.clientHeight;
+  }, [totalSize]);
 
   const items = virtualizer.getVirtualItems();
   return (
