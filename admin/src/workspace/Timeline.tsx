@@ -264,7 +264,12 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
     if (firstIndex > 0 && el && following.current === null) {
       el.scrollTop += virtualizer.measurementsCache[firstIndex]?.start ?? 0;
     }
-    if (lastIndex === messages.length - 1) return;
+    if (lastIndex === messages.length - 1) {
+      // Shown again after a suspense hid the log (its layout effects run again, its scroll was lost
+      // with display: none): back to the end unless the agent had scrolled up.
+      if (el && (!settled.current || atBottom.current) && following.current === null && !nearBottom(el)) followEnd();
+      return;
+    }
     if (atBottom.current || following.current !== null) {
       followEnd();
     } else {
