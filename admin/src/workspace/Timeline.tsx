@@ -278,10 +278,22 @@ export function Timeline<M extends Message>({ messages, loading, older, channels
     }
   }, [messages]);
 
+  /**
+   * Where the agent had scrolled to. A suspense that hides the log (display: none) loses its scroll
+   * position; React runs the layout effects again when it shows the log, which puts it back.
+   */
+  const readingAt = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (el && settled.current && !atBottom.current && readingAt.current !== null && el.scrollTop !== readingAt.current) el.scrollTop = readingAt.current;
+  }, []);
+
   useEffect(() => {
     const el = scrollRef.current;
     if (!el) return;
     const onScroll = () => {
+      // A hidden log scrolls to 0 by itself: that is not the agent's reading position.
+      if (el.clientHeight > 0) readingAt.current = el.scrollTop;
       // The log's own scroll to the end: neither the agent reading up nor a reason to read older pages.
       if (following.current !== null || !settled.current) return;
       atBottom.current = nearBottom(el);
