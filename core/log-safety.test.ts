@@ -1,6 +1,7 @@
 import { DrizzleQueryError } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { describeError, isLuhnValid, isResidentIdNumber, maskSensitiveText, serializeError } from './log-safety.js';
+import { describeError, maskSensitiveText, serializeError } from './log-safety.js';
+import { isResidentIdNumber, passesLuhn as isLuhnValid } from './security/masking.js';
 
 describe('log safety', () => {
   it('recognizes card and resident ID numbers', () => {

@@ -1,4 +1,6 @@
 import { DrizzleQueryError } from 'drizzle-orm';
+// The same recognisers the API's masking uses; logs replace what they find with a placeholder.
+import { isResidentIdNumber, passesLuhn } from './security/masking.js';
 
 /*
  * What an error may say in a log line or a stored error column. Logs carry ids, never message
@@ -7,30 +9,6 @@ import { DrizzleQueryError } from 'drizzle-orm';
  * before any value it quotes. As a last line of defence, anything that still looks like a card
  * number, a resident ID number, a phone number or an email address is masked.
  */
-
-/** Luhn check over a run of digits. */
-export function isLuhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let digit = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return sum % 10 === 0;
-}
-
-const idWeights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const idCheckCharacters = '10X98765432';
-
-/** A mainland China resident ID number (GB 11643): 17 digits and the ISO 7064 MOD 11-2 check character. */
-export function isResidentIdNumber(value: string): boolean {
-  if (!/^\d{17}[\dXx]$/.test(value)) return false;
-  const sum = idWeights.reduce((total, weight, i) => total + weight * (value.charCodeAt(i) - 48), 0);
-  return idCheckCharacters[sum % 11] === value[17]!.toUpperCase();
-}
 
 const cardLike = /(?<![\dA-Za-z])(?:\d[ -]?){12,18}\d(?![\dA-Za-z])/g;
 const idLike = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g;
@@ -44,7 +22,7 @@ export function maskSensitiveText(text: string): string {
     .replace(idLike, (match) => (isResidentIdNumber(match) ? '[id number]' : match))
     .replace(cardLike, (match) => {
       const digits = match.replace(/[ -]/g, '');
-      return digits.length >= 13 && digits.length <= 19 && isLuhnValid(digits) ? '[card number]' : match;
+      return digits.length >= 13 && digits.length <= 19 && passesLuhn(digits) ? '[card number]' : match;
     })
     .replace(phoneLike, '[phone]')
     .replace(emailLike, '[email]');
