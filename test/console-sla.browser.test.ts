@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium, warnWithoutChromium } from './support/chromium.js';
-import { createConsoleUser, signInToConsole, type ConsoleUser } from './support/console-browser.js';
+import { createConsoleUser, saveScreenshot, signInToConsole, type ConsoleUser } from './support/console-browser.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
 warnWithoutChromium('console SLA and reports browser tests');
@@ -48,6 +48,7 @@ describe.skipIf(!hasChromium)('SLA and reports screens in Chromium', () => {
     await page.getByRole('cell', { name: 'urgent-5min' }).waitFor();
     const policies = (await hub.api('GET', '/api/v1/sla/policies')).body.items;
     expect(policies).toEqual([expect.objectContaining({ name: 'urgent-5min', firstResponseSeconds: 300, isDefault: true, calendarId: calendars[0].id, warnPercent: 80 })]);
+    await saveScreenshot(page, 'sla-en');
 
     await page.getByRole('navigation').getByRole('link', { name: 'Reports' }).click();
     await page.getByRole('columnheader', { name: 'First response p90 (s)' }).waitFor();
@@ -55,6 +56,15 @@ describe.skipIf(!hasChromium)('SLA and reports screens in Chromium', () => {
     await page.getByText('Agent', { exact: true }).click();
     await page.getByRole('link', { name: 'Export CSV' }).waitFor();
     expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain('groupBy=agent');
+    await saveScreenshot(page, 'reports-en');
+
+    // The same screens in Chinese, switched from the header.
+    await page.getByText('中文', { exact: true }).click();
+    await page.getByRole('link', { name: '导出 CSV' }).waitFor();
+    await saveScreenshot(page, 'reports-zh');
+    await page.getByRole('navigation').getByRole('link', { name: 'SLA 策略' }).click();
+    await page.getByRole('cell', { name: 'urgent-5min' }).waitFor();
+    await saveScreenshot(page, 'sla-zh');
     expect(errors).toEqual([]);
     await close();
   });

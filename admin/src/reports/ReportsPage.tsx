@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Button, Card, DatePicker, Segmented, Select, Space, Table } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { BarChart, LineChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
+import { GraphicComponent, GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import { CanvasRenderer } from 'echarts/renderers';
 import ReactEChartsCore from 'echarts-for-react/esm/core';
@@ -15,7 +15,7 @@ import { useTeamOptions } from '../teams/queries';
 import './messages';
 
 // Only the charts this screen draws.
-echarts.use([BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, GraphicComponent, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
 /** A row of GET /reports/service (core/reports/service-report.ts). */
 interface ReportRow {
@@ -75,6 +75,7 @@ export default function ReportsPage() {
         <Select
           style={{ minWidth: 160 }}
           allowClear
+          aria-label={t('team')}
           placeholder={`${t('team')}: ${t('all')}`}
           loading={teams.loading}
           options={teams.options}
@@ -84,12 +85,14 @@ export default function ReportsPage() {
         <Select
           style={{ minWidth: 160 }}
           allowClear
+          aria-label={t('channel')}
           placeholder={`${t('channel')}: ${t('all')}`}
           options={(channels.data ?? []).map((c) => ({ value: c.id, label: c.name }))}
           value={channelId}
           onChange={setChannelId}
         />
         <Segmented<Group>
+          aria-label={t('groupBy')}
           value={groupBy}
           onChange={setGroupBy}
           options={(['day', 'team', 'agent', 'channel'] as const).map((g) => ({ value: g, label: t(`groups.${g}`) }))}
@@ -102,6 +105,8 @@ export default function ReportsPage() {
         option={{
           color: ['#1f5fbf', '#faad14', '#cf1322'],
           tooltip: { trigger: 'axis' },
+          // An empty period says so on the chart instead of showing bare axes.
+          graphic: rows.length || report.isLoading ? [] : [{ type: 'text', left: 'center', top: 'middle', style: { text: t('noData'), fill: '#8c8c8c', fontSize: 14 } }],
           legend: { top: 0 },
           grid: { left: 8, right: 8, top: 40, bottom: 8, containLabel: true },
           xAxis: { type: 'category', data: rows.map(name) },
